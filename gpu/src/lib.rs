@@ -1,0 +1,7 @@
+//! Council's inference engine: GGUF models on WebGPU (wgpu + hand-written WGSL) and on the CPU.
+//!
+//! Everything here runs natively (tests, CLI, benchmarks; lavapipe in CI) and in the
+//! browser (WebGPU; SwiftShader in CI).
+
+pub mod device;
+pub mod selftest;
