@@ -4,3 +4,4 @@
 //! results on both; `determinism` holds the probe that the cross-target test checks.
 
 pub mod determinism;
+pub mod event;
