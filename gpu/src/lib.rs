@@ -5,3 +5,4 @@
 
 pub mod device;
 pub mod selftest;
+pub mod wgpu_engine;

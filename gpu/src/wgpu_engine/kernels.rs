@@ -1,0 +1,159 @@
+//! The engine's compute kernels: one WGSL file each, beside this host code, with their
+//! parameter structs (one uniform buffer per kernel instance, written once at load).
+
+use super::pipelines::{Kernel, Slot, assemble, COMMON, MATVEC, QUANT, RMSNORM};
+
+/// Most query heads × sequence chunks attn_out.wgsl can merge (MAX_MERGE there).
+pub(crate) const MAX_MERGE: usize = 1024;
+/// Largest head_dim attention.wgsl handles (MAX_HEAD_DIM there).
+pub(crate) const MAX_HEAD_DIM: usize = 256;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct EmbedParams {
+    pub dim: u32,
+    pub row_lo: u32,
+    pub n_rows: u32,
+    pub w_type: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct QkvParams {
+    pub k: u32,
+    pub n_q: u32,
+    pub n_kv: u32,
+    pub head_dim: u32,
+    pub q_type: u32,
+    pub k_type: u32,
+    pub v_type: u32,
+    pub neox: u32,
+    pub q_base: u32,
+    pub k_base: u32,
+    pub v_base: u32,
+    pub has_bias: u32,
+    pub n_rot: u32,
+    pub max_ctx: u32,
+    pub eps: f32,
+    pub _pad: u32,
+    pub inv_freq: [f32; 256],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct AttentionParams {
+    pub n_head: u32,
+    pub n_kv_head: u32,
+    pub head_dim: u32,
+    pub max_ctx: u32,
+    pub max_chunks: u32,
+    pub scale: f32,
+    pub _pad: [u32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct AttnOutParams {
+    pub n_head: u32,
+    pub head_dim: u32,
+    pub max_chunks: u32,
+    pub n_out: u32,
+    pub w_type: u32,
+    pub _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GateUpParams {
+    pub k: u32,
+    pub n_ff: u32,
+    pub g_type: u32,
+    pub u_type: u32,
+    pub g_base: u32,
+    pub u_base: u32,
+    pub eps: f32,
+    pub _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct DownParams {
+    pub k: u32,
+    pub n_out: u32,
+    pub w_type: u32,
+    pub _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct HeadParams {
+    pub k: u32,
+    pub n_rows: u32,
+    pub row_lo: u32,
+    pub vocab: u32,
+    pub w_type: u32,
+    pub eps: f32,
+    pub _pad: [u32; 2],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct TopkParams {
+    pub vocab: u32,
+    pub k: u32,
+    pub _pad: [u32; 2],
+}
+
+/// Every pipeline, built once at load.
+pub(crate) struct Kernels {
+    pub embed: Kernel,
+    pub qkv_rope: Kernel,
+    pub attention: Kernel,
+    pub attn_out: Kernel,
+    pub ffn_gate_up: Kernel,
+    pub ffn_down: Kernel,
+    pub lm_head: Kernel,
+    pub topk: Kernel,
+}
+
+impl Kernels {
+    /// `max_k` is the widest activation a projection stages in workgroup memory.
+    pub fn new(device: &wgpu::Device, step_layout: &wgpu::BindGroupLayout, max_k: usize) -> Self {
+        use Slot::{Read as R, ReadWrite as RW, Uniform as U};
+        let consts = [("XS_VEC4", max_k.div_ceil(4).max(1) as u32)];
+        let matvec = |kernel: &str, norm: bool| {
+            let mut parts = vec![COMMON, QUANT, MATVEC];
+            if norm {
+                parts.push(RMSNORM);
+            }
+            parts.push(kernel);
+            assemble(&parts, &consts)
+        };
+        let k = |name: &str, src: String, slots: &[Slot]| Kernel::new(device, step_layout, name, &src, slots);
+        Self {
+            embed: k("embed", assemble(&[COMMON, QUANT, include_str!("embed.wgsl")], &[]), &[U, R, R, RW]),
+            qkv_rope: k(
+                "qkv_rope",
+                matvec(include_str!("qkv_rope.wgsl"), true),
+                &[U, R, R, R, R, RW, RW, RW],
+            ),
+            attention: k("attention", assemble(&[COMMON, include_str!("attention.wgsl")], &[]), &[U, R, R, R, RW]),
+            attn_out: k("attn_out", matvec(include_str!("attn_out.wgsl"), false), &[U, R, R, RW]),
+            ffn_gate_up: k("ffn_gate_up", matvec(include_str!("ffn_gate_up.wgsl"), true), &[U, R, R, R, RW]),
+            ffn_down: k("ffn_down", matvec(include_str!("ffn_down.wgsl"), false), &[U, R, R, RW]),
+            lm_head: k("lm_head", matvec(include_str!("lm_head.wgsl"), true), &[U, R, R, R, RW]),
+            topk: k("topk", assemble(&[COMMON, include_str!("topk.wgsl")], &[]), &[U, R, RW, RW]),
+        }
+    }
+}
+
+/// Most sequence chunks decode attention splits into (partials buffer rows per head).
+pub(crate) const MAX_CHUNKS: usize = 16;
+
+/// How attention splits `seq_len` cached positions: (n_chunks, chunk_len). Chunks are whole
+/// 64-position tiles, at most MAX_CHUNKS of them, so the merge in attn_out stays small.
+pub(crate) fn chunking(seq_len: usize) -> (u32, u32) {
+    let tiles = seq_len.div_ceil(64).max(1);
+    let chunk_len = 64 * tiles.div_ceil(MAX_CHUNKS);
+    (seq_len.div_ceil(chunk_len).max(1) as u32, chunk_len as u32)
+}

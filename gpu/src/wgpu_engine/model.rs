@@ -1,0 +1,37 @@
+//! What the WebGPU engine needs from a model: llama-family hyperparameters and named weight
+//! tensors in GGUF naming (`blk.N.attn_q.weight`, ...). Kept as a small trait so the engine
+//! can load from the GGUF reader or from tensors made in tests.
+
+/// Hyperparameters of a llama-family decoder (llama, smollm, qwen2, mistral...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlamaConfig {
+    pub dim: usize,
+    pub n_layers: usize,
+    pub n_head: usize,
+    pub n_kv_head: usize,
+    pub head_dim: usize,
+    pub n_ff: usize,
+    pub vocab: usize,
+    pub norm_eps: f32,
+    pub rope_base: f32,
+    /// Rotary dims per head (`rope.dimension_count`, usually head_dim).
+    pub n_rot: usize,
+    /// GPT-NeoX-style rotation of (i, i + n_rot/2) pairs (qwen2) instead of adjacent pairs.
+    pub rope_neox: bool,
+    /// Trained context length (`context_length`).
+    pub context_len: usize,
+}
+
+/// One weight tensor as stored in the file: ggml type id, ggml dims (`ne[0]` is the row
+/// width) and the raw bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorView<'a> {
+    pub ggml_type: u32,
+    pub ne: [u64; 2],
+    pub data: &'a [u8],
+}
+
+/// Where the engine gets its weights from.
+pub trait WeightSource {
+    fn tensor(&self, name: &str) -> Option<TensorView<'_>>;
+}
