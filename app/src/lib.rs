@@ -1,20 +1,156 @@
-//! Council's playground UI (Leptos CSR). The UI reads state and drives `council-core`;
-//! it never owns the shareable scenario state itself.
+//! Council's playground UI (Leptos CSR): gallery, scenario view (graph + timeline +
+//! transcript + metrics on one replay cursor), editor, sweeps, run history (IndexedDB),
+//! share links, exports. Views are functions of the core's event log, so replay is exact.
+//!
+//! # Selectors and hooks for the browser tests
+//!
+//! Routes (hash): `#/` gallery, `#/s/<id>` built-in scenario (runs at once), `#/runs`,
+//! `#/about`, `#s=<version>.<payload>` shared scenario (opens in the editor, not run).
+//!
+//! | what | selector |
+//! |---|---|
+//! | gallery card | `[data-scenario-id="<id>"]` (a link; click runs it) |
+//! | run button | `[data-testid=run]` |
+//! | new seed / seed input | `[data-testid=new-seed]`, `[data-testid=seed]` |
+//! | determinism badge | `[data-testid=determinism]` (text exact / best-effort / recorded) |
+//! | tabs | `[data-testid=tab-watch]`, `tab-edit`, `tab-sweep`, `tab-paper`, `tab-history` |
+//! | timeline | `[data-testid=play]`, `step-forward`, `step-back`, `scrub` (range input), `speed`, `cursor` (text "i / n"), `jump-disagreement`, `jump-consensus`, `jump-decision` |
+//! | graph | `[data-testid=graph]` (SVG), nodes `g[data-agent="<i>"]` (aria-label has answer), `layout-force` / `layout-circle` / `layout-layered`; above 200 agents `[data-testid=graph-density]` |
+//! | transcript | `[data-testid=transcript] li[data-seq="<seq>"]`, filter `[data-testid=transcript-filter]` |
+//! | metrics | `[data-testid=metrics] [data-metric="<name>"] dd` |
+//! | share | `[data-testid=copy-link]`, the link text `[data-testid=share-link]` |
+//! | export | `[data-testid=export-scenario]`, `export-jsonl`, `export-html`; import `[data-testid=import-file]` (file input) |
+//! | editor | `[data-testid=editor]`, errors `[data-testid=editor-error]`, `add-agent`, agent rows `[data-agent-row="<i>"]` |
+//! | sweeps | `[data-testid=sweep-start]`, `sweep-cancel`, `sweep-progress` (progress element), `sweep-csv`, `sweep-time` |
+//! | runs page | items `[data-testid=run-item][data-run-id]`, `run-open`, `run-rename`, `run-delete`, `run-compare` (checkbox), `[data-testid=compare]` |
+//! | banners | `[data-testid=error-banner]` (role=alert), `[data-testid=info-banner]`, link gate `[data-testid=link-gate]` + `[data-testid=link-continue]` |
+//! | help | `?` toggles `[data-testid=help]` |
+//!
+//! JS hooks (`window.wasmBindings`, see `test_hooks.rs`): `current_log_hash()`,
+//! `current_cursor()`, `current_log_len()`, `current_log_jsonl()`, plus the lead's probes.
 
+pub mod cast;
+pub mod engine;
+pub mod export;
+pub mod fixture;
+pub mod layout;
+pub mod link;
+pub mod markdown;
+pub mod pages;
+pub mod replay;
+pub mod route;
+pub mod run;
+pub mod store;
+pub mod sweep;
 pub mod test_hooks;
+pub mod views;
 
+use leptos::ev;
 use leptos::prelude::*;
+use route::Route;
 
-/// The root component.
+/// App-wide state, passed by context (no globals).
+#[derive(Clone, Copy)]
+pub struct AppCtx {
+    pub route: RwSignal<Route>,
+    /// An error sentence for the banner.
+    pub error: RwSignal<Option<String>>,
+    /// A transient notice (saved, copied...).
+    pub info: RwSignal<Option<String>>,
+    pub help: RwSignal<bool>,
+    /// Bumped whenever the stored history changes, so lists reload.
+    pub history_version: RwSignal<u32>,
+}
+
+impl AppCtx {
+    pub fn fail(&self, msg: impl Into<String>) {
+        self.error.set(Some(msg.into()));
+    }
+    pub fn notify(&self, msg: impl Into<String>) {
+        self.info.set(Some(msg.into()));
+    }
+}
+
+fn current_hash() -> String {
+    web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    let ctx = AppCtx {
+        route: RwSignal::new(route::parse(&current_hash())),
+        error: RwSignal::new(None),
+        info: RwSignal::new(None),
+        help: RwSignal::new(false),
+        history_version: RwSignal::new(0),
+    };
+    provide_context(ctx);
+    let hc = window_event_listener(ev::hashchange, move |_| {
+        ctx.error.set(None);
+        ctx.route.set(route::parse(&current_hash()));
+    });
+    let keys = window_event_listener(ev::keydown, move |e| {
+        let in_field = e
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if e.key() == "?" && !in_field {
+            ctx.help.update(|h| *h = !*h);
+        } else if e.key() == "Escape" {
+            ctx.help.set(false);
+        }
+    });
+    on_cleanup(move || {
+        hc.remove();
+        keys.remove();
+    });
+    let page = move || match ctx.route.get() {
+        Route::Gallery => view! { <pages::gallery::Gallery /> }.into_any(),
+        Route::Unknown(h) => {
+            ctx.fail(format!("There is no page at #{h}; here is the gallery."));
+            view! { <pages::gallery::Gallery /> }.into_any()
+        }
+        Route::Scenario(id) => view! { <pages::scenario::BuiltinPage id=id /> }.into_any(),
+        Route::Shared(link) => view! { <pages::scenario::SharedPage link=link /> }.into_any(),
+        Route::Runs => view! { <pages::runs::RunsPage /> }.into_any(),
+        Route::About => view! { <pages::about::About /> }.into_any(),
+    };
     view! {
         <header class="top">
-            <h1>"Council"</h1>
-            <p>"Watch, tweak and compare how AI agents collaborate."</p>
+            <a class="brand" href="#/" aria-label="Council gallery"><h1>"Council"</h1></a>
+            <p class="tag">"Watch, tweak and compare how AI agents collaborate."</p>
+            <nav aria-label="Main">
+                <a href="#/" data-testid="nav-gallery">"Gallery"</a>
+                <a href="#/runs" data-testid="nav-runs">"Runs"</a>
+                <a href="#/about" data-testid="nav-about">"About"</a>
+                <button class="help-btn" aria-label="Keyboard shortcuts (?)" on:click=move |_| ctx.help.update(|h| *h = !*h)>"?"</button>
+            </nav>
         </header>
-        <main id="home">
-            <p>"Simulated agents run instantly in your browser; no key, no download."</p>
-        </main>
+        {move || ctx.error.get().map(|m| view! {
+            <div class="banner error" role="alert" data-testid="error-banner">
+                <span>{m}</span>
+                <button aria-label="Dismiss error" on:click=move |_| ctx.error.set(None)>"×"</button>
+            </div>
+        })}
+        {move || ctx.info.get().map(|m| view! {
+            <div class="banner info" role="status" data-testid="info-banner">
+                <span>{m}</span>
+                <button aria-label="Dismiss notice" on:click=move |_| ctx.info.set(None)>"×"</button>
+            </div>
+        })}
+        {move || ctx.help.get().then(|| view! {
+            <div class="help" role="dialog" aria-label="Keyboard shortcuts" data-testid="help">
+                <h2>"Keyboard"</h2>
+                <dl>
+                    <dt>"space"</dt><dd>"play / pause"</dd>
+                    <dt>"← →"</dt><dd>"step back / forward one event"</dd>
+                    <dt>"Home / End"</dt><dd>"start / end of the run"</dd>
+                    <dt>"?"</dt><dd>"this help"</dd>
+                    <dt>"Esc"</dt><dd>"close"</dd>
+                </dl>
+                <button on:click=move |_| ctx.help.set(false) aria-label="Close help">"Close"</button>
+            </div>
+        })}
+        <main>{page}</main>
     }
 }

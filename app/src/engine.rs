@@ -1,0 +1,76 @@
+//! The app's bridge to the core engine: runs a scenario, and turns the result into the
+//! `RunData` the views replay and the history stores.
+
+use crate::cast::{AgentInfo, Cast};
+use crate::run::RunData;
+use council_core::scenario::Scenario;
+
+/// "exact" for simulated agents only, "best-effort" with a local model, "recorded" with a
+/// remote API (a replay then uses the recorded answers).
+pub fn determinism(s: &Scenario) -> &'static str {
+    if s.agents.iter().any(|a| a.backend.starts_with("remote:")) {
+        "recorded"
+    } else if s.agents.iter().any(|a| a.backend.starts_with("local:")) {
+        "best-effort"
+    } else {
+        "exact"
+    }
+}
+
+/// Backends a scenario would use other than simulated agents (what a link gate shows).
+pub fn non_sim_backends(s: &Scenario) -> Vec<String> {
+    let mut v: Vec<String> = s.agents.iter().filter(|a| a.backend != "sim").map(|a| a.backend.clone()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+pub fn cast_of(s: &Scenario, seed: u64) -> Cast {
+    let graph = council_core::topology::build(&s.topology, s.agents.len(), seed);
+    let layered = matches!(s.topology.kind.as_str(), "chain" | "tree")
+        || ["pipeline", "conductor", "centralized", "hierarchical"].iter().any(|k| s.mechanism.kind.contains(k));
+    Cast {
+        agents: s
+            .agents
+            .iter()
+            .map(|a| AgentInfo { name: a.name.clone(), role: a.role.clone(), backend: a.backend.clone() })
+            .collect(),
+        edges: graph.edges,
+        layered,
+    }
+}
+
+/// A run id unique in this browser: time plus a random suffix (never used by the run).
+pub fn new_run_id(now_ms: f64) -> String {
+    let r = (js_sys::Math::random() * 1e9) as u64;
+    format!("{:x}-{r:x}", now_ms as u64)
+}
+
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Runs `s` with `seed` using simulated agents (the only backend this build drives in the
+/// browser; LLM backends are gated before this is called).
+pub fn run(s: &Scenario, seed: u64, id: String, created_ms: f64) -> Result<RunData, String> {
+    let res = council_core::engine::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
+    let mut scenario = s.clone();
+    scenario.seed = seed;
+    Ok(RunData {
+        name: format!("{} · seed {seed}", if s.title.is_empty() { "Untitled" } else { &s.title }),
+        id,
+        scenario: scenario.to_value(),
+        seed,
+        determinism: determinism(s).into(),
+        cast: cast_of(s, seed),
+        metrics: res.metrics.0.into_iter().collect(),
+        log: res.log,
+        created_ms,
+    })
+}
+
+/// Metrics of one simulated run, for sweeps (no cast or log kept).
+pub fn run_metrics(s: &Scenario, seed: u64) -> Result<Vec<(String, f64)>, String> {
+    let res = council_core::engine::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
+    Ok(res.metrics.0.into_iter().collect())
+}

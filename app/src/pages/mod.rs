@@ -1,0 +1,8 @@
+//! Pages behind the hash routes.
+
+pub mod about;
+pub mod editor;
+pub mod gallery;
+pub mod runs;
+pub mod scenario;
+pub mod sweep_view;

@@ -1,0 +1,140 @@
+//! Run history in IndexedDB (database `council`).
+//!
+//! Schema, versioned with ordered migrations (`MIGRATIONS[i]` upgrades version i to i+1;
+//! never edit a shipped one, append a new one):
+//! - v1: store `runs` (key path `id`): a small summary per run, for the list;
+//!       store `bodies` (key path `id`): the full run (scenario, cast, event log, metrics) as
+//!       JSON text, so any u64 seed and any log survive unchanged.
+//!
+//! A run is written to both stores in one transaction, so a failure (quota!) leaves older
+//! runs exactly as they were. Errors come back as one readable sentence for the banner.
+
+use crate::run::RunData;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use serde::{Deserialize, Serialize};
+
+pub const DB_NAME: &str = "council";
+pub const DB_VERSION: u32 = 1;
+
+/// The list entry for one stored run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    pub seed: String,
+    pub determinism: String,
+    pub created_ms: f64,
+    pub events: u32,
+    pub metrics: Vec<(String, f64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunBody {
+    id: String,
+    json: String,
+}
+
+impl RunSummary {
+    pub fn of(run: &RunData) -> Self {
+        RunSummary {
+            id: run.id.clone(),
+            name: run.name.clone(),
+            title: run.title(),
+            seed: run.seed.to_string(),
+            determinism: run.determinism.clone(),
+            created_ms: run.created_ms,
+            events: run.log.len() as u32,
+            metrics: run.metrics.clone(),
+        }
+    }
+}
+
+type Migration = fn(&Database) -> indexed_db_futures::Result<()>;
+
+const MIGRATIONS: [Migration; DB_VERSION as usize] = [|db| {
+    db.create_object_store("runs").with_key_path("id".into()).build()?;
+    db.create_object_store("bodies").with_key_path("id".into()).build()?;
+    Ok(())
+}];
+
+/// Turns a storage error into a sentence a user can act on.
+pub fn explain(e: impl std::fmt::Display) -> String {
+    let s = e.to_string();
+    if s.contains("Quota") || s.contains("quota") {
+        "Browser storage is full, so this run was not saved. Delete old runs on the Runs page and try again; your saved runs are untouched.".into()
+    } else {
+        format!("Run history is unavailable: {s}")
+    }
+}
+
+/// Opens (and if needed upgrades) the database. `on_blocked` is told when another tab
+/// holds an older version open.
+pub async fn open(on_blocked: impl Fn(String) + 'static) -> Result<Database, String> {
+    Database::open(DB_NAME)
+        .with_version(DB_VERSION)
+        .with_on_blocked(move |_| {
+            on_blocked(
+                "Council is open in another tab with an older run-history format. Close that tab to finish the upgrade; nothing has been lost."
+                    .into(),
+            );
+            Ok(())
+        })
+        .with_on_upgrade_needed(|ev, db| {
+            let from = ev.old_version() as usize;
+            for m in MIGRATIONS.iter().skip(from) {
+                m(&db)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(explain)
+}
+
+pub async fn save(db: &Database, run: &RunData) -> Result<(), String> {
+    let json = serde_json::to_string(run).map_err(|e| e.to_string())?;
+    let tx = db.transaction(["runs", "bodies"]).with_mode(TransactionMode::Readwrite).build().map_err(explain)?;
+    let runs = tx.object_store("runs").map_err(explain)?;
+    let bodies = tx.object_store("bodies").map_err(explain)?;
+    runs.put(RunSummary::of(run)).serde().map_err(explain)?.await.map_err(explain)?;
+    bodies.put(RunBody { id: run.id.clone(), json }).serde().map_err(explain)?.await.map_err(explain)?;
+    tx.commit().await.map_err(explain)
+}
+
+/// All stored runs, newest first.
+pub async fn list(db: &Database) -> Result<Vec<RunSummary>, String> {
+    let tx = db.transaction("runs").build().map_err(explain)?;
+    let store = tx.object_store("runs").map_err(explain)?;
+    let mut out: Vec<RunSummary> = Vec::new();
+    for r in store.get_all().serde().map_err(explain)?.await.map_err(explain)? {
+        // A record this build cannot read is skipped, not fatal.
+        if let Ok(s) = r {
+            out.push(s);
+        }
+    }
+    out.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
+    Ok(out)
+}
+
+pub async fn load(db: &Database, id: &str) -> Result<RunData, String> {
+    let tx = db.transaction("bodies").build().map_err(explain)?;
+    let store = tx.object_store("bodies").map_err(explain)?;
+    let body: Option<RunBody> = store.get(id.to_string()).serde().map_err(explain)?.await.map_err(explain)?;
+    let body = body.ok_or_else(|| format!("run {id} is not in the history"))?;
+    serde_json::from_str(&body.json).map_err(|e| format!("stored run {id} cannot be read: {e}"))
+}
+
+pub async fn rename(db: &Database, id: &str, name: &str) -> Result<(), String> {
+    let mut run = load(db, id).await?;
+    run.name = name.chars().take(120).collect();
+    save(db, &run).await
+}
+
+pub async fn delete(db: &Database, id: &str) -> Result<(), String> {
+    let tx = db.transaction(["runs", "bodies"]).with_mode(TransactionMode::Readwrite).build().map_err(explain)?;
+    tx.object_store("runs").map_err(explain)?.delete(id.to_string()).primitive().map_err(explain)?.await.map_err(explain)?;
+    tx.object_store("bodies").map_err(explain)?.delete(id.to_string()).primitive().map_err(explain)?.await.map_err(explain)?;
+    tx.commit().await.map_err(explain)
+}
