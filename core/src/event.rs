@@ -37,6 +37,13 @@ pub enum EventKind {
         confidence: Option<f64>,
         raw: String,
         tokens: u32,
+        /// Whether the answer matches the ground truth of what was asked (None when
+        /// the ask has no right answer, e.g. a plan or a bid).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        correct: Option<bool>,
+        /// The ask's purpose, repeated so metrics need not pair asks with answers.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        purpose: String,
     },
     /// A message travelling along the topology; `msg_kind` colours it in the UI
     /// ("answer", "critique", "vote", "plan", "request", ...).
@@ -46,13 +53,24 @@ pub enum EventKind {
     /// A ranking of answers (best first) by a judging agent.
     Rank { agent: AgentId, order: Vec<String> },
     /// A collective decision (the final answer, or a round's aggregate).
-    Decision { answer: String, method: String, correct: Option<bool> },
+    Decision {
+        answer: String,
+        method: String,
+        correct: Option<bool>,
+        /// True for the run's final answer (the one accuracy is measured on).
+        #[serde(default, rename = "final", skip_serializing_if = "is_false")]
+        is_final: bool,
+    },
     /// A named number the mechanism reports at this point (e.g. per-round accuracy).
     Metric { name: String, value: f64 },
     /// Free text for the transcript (phase changes, plans, explanations).
     Note { text: String },
     /// Something went wrong for an agent or the run; the run may continue.
     Error { agent: Option<AgentId>, message: String },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// An append-only event log.
@@ -133,6 +151,8 @@ mod tests {
             confidence: Some(0.8),
             raw: "B, confidence 0.8".into(),
             tokens: 7,
+            correct: None,
+            purpose: String::new(),
         });
         log.push(1, EventKind::Message { from: 0, to: vec![1, 2], msg_kind: "answer".into(), text: "B".into() });
         log

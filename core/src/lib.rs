@@ -1,7 +1,72 @@
 //! Council's coordination core: pure Rust, no IO, no clocks, no global RNG.
 //!
-//! Everything here compiles to native and to wasm32 and must give bit-identical
-//! results on both; `determinism` holds the probe that the cross-target test checks.
+//! Everything here compiles to native and to wasm32 and gives bit-identical results on
+//! both (all transcendental math goes through `libm`, all maps are `BTreeMap`s, all
+//! randomness is `rng::Rng` seeded from the scenario).
+//!
+//! # Public API (what the app and the CLI build against)
+//!
+//! Scenarios
+//! - [`Scenario`] (serde, versioned): `Scenario::from_json(&str)`, `from_value`,
+//!   `validate()`, `to_json_pretty()`. Errors are one line ([`ScenarioError`]), e.g.
+//!   `unknown mechanism "x"`, `agent 3: accuracy 1.7 out of [0,1]`.
+//! - Built-ins: [`builtin_ids()`], [`builtin(id)`](builtin), [`builtins()`],
+//!   [`builtin_hashes()`] → `Vec<(id, log_hash)>` for the cross-target test.
+//! - Registries: [`mechanism_kinds()`], [`task_kinds()`], [`topology::TOPOLOGY_KINDS`].
+//! - Graph of a scenario: `topology::build(&scenario.topology, n_agents, seed) -> Graph`
+//!   (`graph.edges`, `graph.sees(a)`, `graph.seen_by(a)`).
+//!
+//! Running (driver-facing; one `Run` per run, single-threaded, not `Send`)
+//! - `let mut run = Run::new(&scenario)?;` (or `Run::with_seed(&scenario, seed)`)
+//! - loop: `if run.is_done() { break }`; `run.pending_asks() -> &[AskRequest]`; resolve
+//!   each ask (simulated: `run.simulate(i)`; LLM/remote: build a prompt from the
+//!   [`AskRequest`] fields — never from `req.sim`, which holds the ground truth) and hand
+//!   replies back with `run.answer(Vec<AgentReply>)` (request order) or
+//!   `run.answer_at(i, reply)` as each arrives. `run.resolve_simulated()` does all of it
+//!   with simulated agents.
+//! - Progress for the UI: `run.log_len()`, `run.events_since(n)`, `run.log()`.
+//! - End: `run.result() -> RunResult { log, log_hash, metrics, summary }`,
+//!   `run.metrics()`, `run.summary()`.
+//! - One call: [`run_simulated(&scenario)`](run_simulated),
+//!   [`run_simulated_seed(&scenario, seed)`](run_simulated_seed).
+//!
+//! Event log ([`event`]): `Event { seq, round, kind }` with kinds ask, answer, message
+//! {from, to[]}, vote, rank, decision, metric, note, error. `EventLog::to_jsonl`,
+//! `from_jsonl`, `hash`. Replay = re-reading the log; every view is a function of it.
+//!
+//! Metrics ([`metrics`]): `metrics::compute(&log) -> Metrics` (a sorted name → value
+//! map: accuracy, consensus, rounds_to_consensus, calls, tokens, messages,
+//! error_amplification, redundancy, overhead, conformity, influence.<agent>, ...).
+//!
+//! Sweeps ([`sweep`]): `sweep::parse_set("mechanism.params.rounds=1,2,3")`,
+//! `sweep::configs(&scenario, &sets) -> Vec<SweepConfig>` (one scenario per grid
+//! point), `sweep::run_config_seed(&config.scenario, seed) -> Metrics` (what a web
+//! worker calls per run), `sweep::seed_for(&scenario, i)`, `sweep::summarize(&runs) ->
+//! BTreeMap<name, Stat{mean, lo, hi}>`, and `sweep::run_sweep(...)` for the whole loop.
+//!
+//! Share links ([`link`]): `link::encode(&scenario) -> "#s=1.<payload>"`,
+//! `link::decode(text) -> Result<Scenario, LinkError>` (accepts a full URL, `#s=...`,
+//! `s=...` or the bare payload).
+//!
+//! Large societies ([`society`]): `Society::random(n, degree, seed)`,
+//! `society.round()` — one opinion-update round over CSR arrays.
 
+pub mod builtin;
 pub mod determinism;
+pub mod engine;
 pub mod event;
+pub mod mechanisms;
+pub mod metrics;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod tasks;
+pub mod topology;
+
+pub use builtin::{builtin, builtin_hashes, builtin_ids, builtins};
+pub use engine::{AgentReply, AskRequest, Ctx, PeerView, Run, RunResult, SimContext, Summary, run_simulated, run_simulated_seed};
+pub use event::{AgentId, Event, EventKind, EventLog};
+pub use mechanisms::{Mechanism, mechanism_kinds};
+pub use metrics::Metrics;
+pub use scenario::{Agent, Scenario, ScenarioError, Spec, Topology, Traits};
+pub use tasks::{TaskInstance, task_kinds};

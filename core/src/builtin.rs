@@ -1,0 +1,66 @@
+//! Built-in scenarios: JSON files under core/scenarios/, embedded at compile time.
+//!
+//! Each carries a paper card, a family and a one-line hook for the gallery. Adding one
+//! is a JSON file plus a line in `BUILTINS`.
+
+use crate::engine::run_simulated;
+use crate::scenario::{Scenario, ScenarioError};
+
+/// (id, JSON text) of every built-in, in gallery order.
+pub static BUILTINS: &[(&str, &str)] = &[
+    ("self-consistency", include_str!("../scenarios/self-consistency.json")),
+    ("debate", include_str!("../scenarios/debate.json")),
+];
+
+pub fn builtin_ids() -> Vec<&'static str> {
+    BUILTINS.iter().map(|(id, _)| *id).collect()
+}
+
+/// The built-in scenario `id` (its `id` field is set to `id`).
+pub fn builtin(id: &str) -> Result<Scenario, ScenarioError> {
+    let (_, json) = BUILTINS
+        .iter()
+        .find(|(i, _)| *i == id)
+        .ok_or_else(|| ScenarioError(format!("unknown built-in scenario \"{id}\" (try one of {})", builtin_ids().join(", "))))?;
+    let mut s = Scenario::from_json(json).map_err(|e| ScenarioError(format!("built-in {id}: {e}")))?;
+    s.id = id.to_string();
+    Ok(s)
+}
+
+/// All built-ins, parsed.
+pub fn builtins() -> Vec<Scenario> {
+    builtin_ids().into_iter().map(|id| builtin(id).expect("built-ins are valid")).collect()
+}
+
+/// (id, event-log hash) of every built-in run with simulated agents and its own seed.
+/// The browser test compares these (computed in wasm) with `council run builtin:<id>`.
+pub fn builtin_hashes() -> Vec<(String, String)> {
+    builtins()
+        .iter()
+        .map(|s| (s.id.clone(), run_simulated(s).expect("built-ins are valid").log_hash))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_runs_and_has_a_card() {
+        for s in builtins() {
+            let card = s.card.as_ref().unwrap_or_else(|| panic!("{} has no card", s.id));
+            assert!(card.link.starts_with("https://"), "{}", s.id);
+            assert!(card.year >= 2020, "{}", s.id);
+            assert!(!s.family.is_empty() && !s.hook.is_empty() && !s.title.is_empty(), "{}", s.id);
+            let r = run_simulated(&s).unwrap();
+            assert!(r.summary.error.is_none(), "{}: {:?}", s.id, r.summary.error);
+            assert!(r.summary.final_answer.is_some(), "{} has no final decision", s.id);
+            assert_eq!(r.log_hash, run_simulated(&s).unwrap().log_hash, "{} not repeatable", s.id);
+        }
+    }
+
+    #[test]
+    fn unknown_builtin_lists_the_ids() {
+        assert!(builtin("nope").unwrap_err().0.contains("debate"));
+    }
+}

@@ -1,0 +1,543 @@
+//! The engine: runs a mechanism as a future that asks agents through the driver.
+//!
+//! A mechanism is an `async fn` that awaits `ctx.ask_all(requests)`. The engine polls it
+//! with a no-op waker; when it is pending, the asks it made are handed to the driver
+//! (`Run::pending_asks`), which resolves them however it likes (simulated agents here,
+//! synchronously; LLM or remote backends in the app, asynchronously and possibly
+//! concurrently) and hands the replies back in request order (`Run::answer`). The engine
+//! alone decides the order in which replies are applied and logged, so a run is a pure
+//! function of (scenario, seed, replies). Everything lands in the event log.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{AgentId, EventKind, EventLog};
+use crate::rng::Rng;
+use crate::scenario::{Scenario, ScenarioError};
+use crate::tasks::{Problem, TaskInstance};
+use crate::topology::Graph;
+
+/// What one agent said earlier, as another agent (or itself) gets to see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerView {
+    pub agent: AgentId,
+    pub name: String,
+    pub answer: String,
+    pub confidence: f64,
+    pub explanation: String,
+}
+
+/// Hidden facts a simulated agent draws its behaviour from. LLM prompt builders must
+/// not use these (they are the ground truth).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimContext {
+    pub truth: String,
+    /// Effective difficulty of this ask (item difficulty plus any mechanism penalty).
+    pub difficulty: f64,
+    pub domain: String,
+    pub distractors: Vec<String>,
+    pub lure: f64,
+    /// For `plan` asks: the heuristic plan a simulated conductor states.
+    pub scripted: Option<String>,
+}
+
+/// One question to one agent: everything an LLM backend needs to build a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AskRequest {
+    /// Run-wide ask number (0, 1, ...), in the order the mechanism made them.
+    pub id: u64,
+    pub agent: AgentId,
+    pub agent_name: String,
+    /// The agent's role/persona text.
+    pub role: String,
+    /// Backend profile of the agent (`sim`, `local:...`, `remote:...`).
+    pub backend: String,
+    /// `answer`, `revise`, `reflect`, `judge`, `check`, `bid`, `plan` or `solve`.
+    pub purpose: String,
+    pub round: u32,
+    /// The question text.
+    pub question: String,
+    /// Options to choose from (multiple choice, candidates to judge); labelled A, B, ...
+    /// when `format` is `option`.
+    pub options: Vec<String>,
+    /// `option`, `number` or `text`: what the answer should look like.
+    pub format: String,
+    /// What the mechanism wants from the agent this time (plain words).
+    pub instruction: String,
+    /// The agent's own previous answer, when it has one.
+    pub own: Option<PeerView>,
+    /// Peers' answers, explanations and confidences visible to this agent.
+    pub peers: Vec<PeerView>,
+    pub sim: SimContext,
+}
+
+impl AskRequest {
+    /// A plain default prompt (what the log shows; LLM templates may do better).
+    pub fn prompt_text(&self) -> String {
+        let mut s = String::new();
+        if !self.role.is_empty() {
+            s.push_str(&format!("You are {}: {}\n", self.agent_name, self.role));
+        }
+        s.push_str(&self.question);
+        for (i, o) in self.options.iter().enumerate() {
+            if self.format == "option" {
+                s.push_str(&format!("\n{}) {o}", crate::tasks::letter(i)));
+            } else if i == 0 {
+                s.push_str(&format!("\nOptions: {}", self.options.join(", ")));
+            }
+        }
+        if let Some(own) = &self.own {
+            s.push_str(&format!("\nYour previous answer: {} (confidence {:.2}): {}", own.answer, own.confidence, own.explanation));
+        }
+        for p in &self.peers {
+            s.push_str(&format!("\n{} answered {} (confidence {:.2}): {}", p.name, p.answer, p.confidence, p.explanation));
+        }
+        if !self.instruction.is_empty() {
+            s.push('\n');
+            s.push_str(&self.instruction);
+        }
+        s
+    }
+
+    /// Rough prompt size in tokens (4 characters per token), for simulated cost.
+    pub fn estimated_prompt_tokens(&self) -> u32 {
+        let chars = self.question.len()
+            + self.options.iter().map(|o| o.len() + 4).sum::<usize>()
+            + self.instruction.len()
+            + self.role.len()
+            + self.own.iter().chain(self.peers.iter()).map(|p| p.explanation.len() + p.name.len() + 24).sum::<usize>();
+        (chars / 4) as u32 + 8
+    }
+}
+
+/// A backend's reply to one ask. `answer` is `None` when the reply could not be parsed
+/// (it is logged and counted, never dropped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentReply {
+    pub answer: Option<String>,
+    pub confidence: Option<f64>,
+    /// What the agent said, verbatim.
+    pub text: String,
+    /// Tokens spent (prompt + completion; estimated for simulated agents).
+    pub tokens: u32,
+}
+
+impl AgentReply {
+    /// Confidence, defaulting to 0.5 when the agent gave none.
+    pub fn conf(&self) -> f64 {
+        self.confidence.unwrap_or(0.5).clamp(0.0, 1.0)
+    }
+}
+
+/// State shared by the mechanism's future and the driver.
+#[derive(Default)]
+struct Shared {
+    log: EventLog,
+    outbox: Vec<AskRequest>,
+    inbox: Option<Vec<AgentReply>>,
+    next_ask: u64,
+}
+
+/// What a mechanism sees: the scenario, the task, the graph, and the ask/emit API.
+#[derive(Clone)]
+pub struct Ctx {
+    scenario: Rc<Scenario>,
+    task: Rc<TaskInstance>,
+    graph: Rc<Graph>,
+    seed: u64,
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl Ctx {
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn task(&self) -> &TaskInstance {
+        &self.task
+    }
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Number of agents.
+    pub fn n(&self) -> usize {
+        self.scenario.agents.len()
+    }
+    pub fn name(&self, agent: AgentId) -> &str {
+        &self.scenario.agents[agent as usize].name
+    }
+    /// A seeded stream for the mechanism's own choices.
+    pub fn rng(&self, label: &str) -> Rng {
+        Rng::named(self.seed, label)
+    }
+
+    pub fn emit(&self, round: u32, kind: EventKind) {
+        self.shared.borrow_mut().log.push(round, kind);
+    }
+    pub fn note(&self, round: u32, text: impl Into<String>) {
+        self.emit(round, EventKind::Note { text: text.into() });
+    }
+    pub fn metric(&self, round: u32, name: &str, value: f64) {
+        self.emit(round, EventKind::Metric { name: name.into(), value });
+    }
+    pub fn message(&self, round: u32, from: AgentId, to: Vec<AgentId>, msg_kind: &str, text: impl Into<String>) {
+        if !to.is_empty() {
+            self.emit(round, EventKind::Message { from, to, msg_kind: msg_kind.into(), text: text.into() });
+        }
+    }
+    pub fn vote(&self, round: u32, agent: AgentId, answer: &str, weight: f64) {
+        self.emit(round, EventKind::Vote { agent, answer: answer.into(), weight });
+    }
+    /// Records a decision on the main problem; returns whether it is correct.
+    pub fn decide(&self, round: u32, answer: &str, method: &str, is_final: bool) -> bool {
+        let correct = self.task.main.is_correct(answer);
+        self.emit(round, EventKind::Decision { answer: answer.into(), method: method.into(), correct: Some(correct), is_final });
+        correct
+    }
+
+    /// A request for `agent` about `problem`, with persona and hidden sim facts filled in.
+    pub fn request(&self, agent: AgentId, purpose: &str, round: u32, problem: &Problem) -> AskRequest {
+        let a = &self.scenario.agents[agent as usize];
+        AskRequest {
+            id: 0,
+            agent,
+            agent_name: a.name.clone(),
+            role: a.role.clone(),
+            backend: a.backend.clone(),
+            purpose: purpose.into(),
+            round,
+            question: problem.text.clone(),
+            options: problem.options.clone(),
+            format: problem.format.clone(),
+            instruction: String::new(),
+            own: None,
+            peers: vec![],
+            sim: SimContext {
+                truth: problem.truth.clone(),
+                difficulty: problem.difficulty,
+                domain: problem.domain.clone(),
+                distractors: problem.distractors.clone(),
+                lure: problem.lure,
+                scripted: None,
+            },
+        }
+    }
+
+    /// Asks every request and waits for all replies (returned in request order).
+    pub fn ask_all(&self, requests: Vec<AskRequest>) -> AskAll {
+        AskAll { shared: self.shared.clone(), requests: Some(requests), asked: Vec::new() }
+    }
+
+    /// Asks one request.
+    pub async fn ask(&self, request: AskRequest) -> AgentReply {
+        self.ask_all(vec![request]).await.pop().expect("one reply per request")
+    }
+}
+
+/// Purposes whose answer is judged against the truth of what was asked.
+pub fn purpose_has_truth(purpose: &str) -> bool {
+    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge")
+}
+
+/// The future returned by `Ctx::ask_all`.
+pub struct AskAll {
+    shared: Rc<RefCell<Shared>>,
+    requests: Option<Vec<AskRequest>>,
+    asked: Vec<AskRequest>,
+}
+
+impl Future for AskAll {
+    type Output = Vec<AgentReply>;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut sh = this.shared.borrow_mut();
+        if let Some(mut reqs) = this.requests.take() {
+            if reqs.is_empty() {
+                return Poll::Ready(Vec::new());
+            }
+            for r in reqs.iter_mut() {
+                r.id = sh.next_ask;
+                sh.next_ask += 1;
+                let prompt = r.prompt_text();
+                sh.log.push(r.round, EventKind::Ask { agent: r.agent, purpose: r.purpose.clone(), prompt });
+            }
+            sh.outbox.extend(reqs.iter().cloned());
+            this.asked = reqs;
+            return Poll::Pending;
+        }
+        match sh.inbox.take() {
+            Some(replies) => {
+                for (req, rep) in this.asked.iter().zip(replies.iter()) {
+                    let correct = if purpose_has_truth(&req.purpose) {
+                        rep.answer.as_ref().map(|a| crate::tasks::normalize(a) == crate::tasks::normalize(&req.sim.truth))
+                    } else {
+                        None
+                    };
+                    sh.log.push(req.round, EventKind::Answer {
+                        agent: req.agent,
+                        answer: rep.answer.clone(),
+                        confidence: rep.confidence,
+                        raw: rep.text.clone(),
+                        tokens: rep.tokens,
+                        correct,
+                        purpose: req.purpose.clone(),
+                    });
+                    if rep.answer.is_none() {
+                        sh.log.push(req.round, EventKind::Error {
+                            agent: Some(req.agent),
+                            message: "reply could not be parsed".into(),
+                        });
+                    }
+                }
+                Poll::Ready(replies)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// An erased mechanism future.
+pub type MechanismFuture = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+/// One run of a scenario, driven step by step (see the module doc).
+pub struct Run {
+    scenario: Rc<Scenario>,
+    task: Rc<TaskInstance>,
+    seed: u64,
+    shared: Rc<RefCell<Shared>>,
+    future: Option<MechanismFuture>,
+    pending: Vec<AskRequest>,
+    slots: Vec<Option<AgentReply>>,
+    error: Option<String>,
+}
+
+impl Run {
+    /// Starts a run with the scenario's own seed. The scenario is validated first.
+    pub fn new(scenario: &Scenario) -> Result<Self, ScenarioError> {
+        Self::with_seed(scenario, scenario.seed)
+    }
+
+    /// Starts a run with `seed` instead of the scenario's.
+    pub fn with_seed(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
+        scenario.validate()?;
+        let task = Rc::new(crate::tasks::generate(&scenario.task, seed, scenario.agents.len()));
+        let graph = Rc::new(crate::topology::build(&scenario.topology, scenario.agents.len(), seed));
+        let scenario = Rc::new(scenario.clone());
+        let shared = Rc::new(RefCell::new(Shared::default()));
+        let ctx = Ctx { scenario: scenario.clone(), task: task.clone(), graph, seed, shared: shared.clone() };
+        let future = crate::mechanisms::start(ctx)?;
+        let mut run = Run { scenario, task, seed, shared, future: Some(future), pending: vec![], slots: vec![], error: None };
+        run.step();
+        Ok(run)
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn task(&self) -> &TaskInstance {
+        &self.task
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Advances the mechanism until it waits for replies or finishes. Call after
+    /// answering; `new` already calls it once.
+    pub fn step(&mut self) {
+        if self.future.is_none() {
+            return;
+        }
+        if !self.pending.is_empty() {
+            if self.slots.iter().any(Option::is_none) {
+                return; // still waiting for replies
+            }
+            let replies: Vec<AgentReply> = self.slots.drain(..).map(|s| s.expect("filled")).collect();
+            self.pending.clear();
+            self.shared.borrow_mut().inbox = Some(replies);
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let fut = self.future.as_mut().expect("checked");
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(result) => {
+                self.future = None;
+                if let Err(e) = result {
+                    self.shared.borrow_mut().log.push(0, EventKind::Error { agent: None, message: e.clone() });
+                    self.error = Some(e);
+                }
+            }
+            Poll::Pending => {
+                let out = std::mem::take(&mut self.shared.borrow_mut().outbox);
+                if out.is_empty() {
+                    let e = "mechanism is waiting on something other than an ask".to_string();
+                    self.shared.borrow_mut().log.push(0, EventKind::Error { agent: None, message: e.clone() });
+                    self.error = Some(e);
+                    self.future = None;
+                } else {
+                    self.slots = vec![None; out.len()];
+                    self.pending = out;
+                }
+            }
+        }
+    }
+
+    /// Asks waiting for replies, in the order replies must be given.
+    pub fn pending_asks(&self) -> &[AskRequest] {
+        &self.pending
+    }
+
+    /// Gives all replies at once (in `pending_asks` order) and steps.
+    pub fn answer(&mut self, replies: Vec<AgentReply>) -> Result<(), String> {
+        if replies.len() != self.pending.len() {
+            return Err(format!("expected {} replies, got {}", self.pending.len(), replies.len()));
+        }
+        self.slots = replies.into_iter().map(Some).collect();
+        self.step();
+        Ok(())
+    }
+
+    /// Gives the reply to pending ask `index` (any order, e.g. as concurrent backends
+    /// finish); the run steps once every pending ask has its reply.
+    pub fn answer_at(&mut self, index: usize, reply: AgentReply) -> Result<(), String> {
+        let slot = self.slots.get_mut(index).ok_or_else(|| format!("no pending ask {index}"))?;
+        *slot = Some(reply);
+        self.step();
+        Ok(())
+    }
+
+    /// The simulated agent's reply to pending ask `index`.
+    pub fn simulate(&self, index: usize) -> AgentReply {
+        let req = &self.pending[index];
+        crate::sim::reply(&self.scenario.agents[req.agent as usize].traits, req, self.seed)
+    }
+
+    /// Answers every pending ask with simulated agents (whatever their backend) and steps.
+    pub fn resolve_simulated(&mut self) {
+        let replies: Vec<AgentReply> = (0..self.pending.len()).map(|i| self.simulate(i)).collect();
+        if !replies.is_empty() {
+            self.answer(replies).expect("one reply per pending ask");
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.future.is_none()
+    }
+
+    /// The error that ended the run early, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// A snapshot of the log so far.
+    pub fn log(&self) -> EventLog {
+        self.shared.borrow().log.clone()
+    }
+
+    /// Number of events so far (cheap; lets a UI fetch only new events).
+    pub fn log_len(&self) -> usize {
+        self.shared.borrow().log.len()
+    }
+
+    /// Events from position `from` on.
+    pub fn events_since(&self, from: usize) -> Vec<crate::event::Event> {
+        self.shared.borrow().log.events().get(from..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
+    pub fn metrics(&self) -> crate::metrics::Metrics {
+        crate::metrics::compute(&self.shared.borrow().log)
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.shared.borrow().log, &self.task, self.error.clone())
+    }
+
+    /// Log, metrics and summary.
+    pub fn result(&self) -> RunResult {
+        let log = self.log();
+        let metrics = crate::metrics::compute(&log);
+        let summary = Summary::of(&log, &self.task, self.error.clone());
+        RunResult { log_hash: log.hash(), log, metrics, summary }
+    }
+}
+
+/// The headline of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub final_answer: Option<String>,
+    pub truth: String,
+    pub correct: Option<bool>,
+    /// Highest round number seen.
+    pub rounds: u32,
+    pub asks: u32,
+    pub tokens: u64,
+    pub messages: u32,
+    pub error: Option<String>,
+}
+
+impl Summary {
+    pub fn of(log: &EventLog, task: &TaskInstance, error: Option<String>) -> Self {
+        let mut s = Summary {
+            final_answer: None,
+            truth: task.main.truth.clone(),
+            correct: None,
+            rounds: 0,
+            asks: 0,
+            tokens: 0,
+            messages: 0,
+            error,
+        };
+        for e in log.events() {
+            s.rounds = s.rounds.max(e.round);
+            match &e.kind {
+                EventKind::Ask { .. } => s.asks += 1,
+                EventKind::Answer { tokens, .. } => s.tokens += u64::from(*tokens),
+                EventKind::Message { .. } => s.messages += 1,
+                EventKind::Decision { answer, correct, is_final: true, .. } => {
+                    s.final_answer = Some(answer.clone());
+                    s.correct = *correct;
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+/// Everything a finished run produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub log: EventLog,
+    pub log_hash: String,
+    pub metrics: crate::metrics::Metrics,
+    pub summary: Summary,
+}
+
+/// Runs a scenario to the end with simulated agents (its own seed).
+pub fn run_simulated(scenario: &Scenario) -> Result<RunResult, ScenarioError> {
+    run_simulated_seed(scenario, scenario.seed)
+}
+
+/// Runs a scenario to the end with simulated agents and `seed`.
+pub fn run_simulated_seed(scenario: &Scenario, seed: u64) -> Result<RunResult, ScenarioError> {
+    let mut run = Run::with_seed(scenario, seed)?;
+    drive_simulated(&mut run);
+    Ok(run.result())
+}
+
+/// Resolves asks with simulated agents until the run is done.
+pub fn drive_simulated(run: &mut Run) {
+    // Every mechanism makes a bounded number of asks (validated sizes); the guard only
+    // protects against a buggy mechanism looping forever.
+    let mut guard = 0u32;
+    while !run.is_done() && guard < 1_000_000 {
+        run.resolve_simulated();
+        guard += 1;
+    }
+}

@@ -1,0 +1,68 @@
+//! Multi-agent debate (Du et al., 2023; studied as test-time scaling in *Revisiting
+//! Multi-Agent Debate as Test-Time Scaling*, 2025): N agents answer, then for R rounds
+//! each sees the answers of the agents it is connected to and revises; final majority.
+
+use serde::Deserialize;
+
+use super::{Mechanism, agreement, broadcast, check_agents, check_count, check_one_of, final_vote, initial_answers, revise_round, round_metrics};
+use crate::engine::Ctx;
+use crate::scenario::{Scenario, ScenarioError};
+
+pub struct Debate;
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    pub rounds: u32,
+    /// `majority` or `weighted` (by stated confidence).
+    pub aggregate: String,
+    /// Stop early once all agents agree.
+    pub stop_at_consensus: bool,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self { rounds: 2, aggregate: "majority".into(), stop_at_consensus: false }
+    }
+}
+
+impl Mechanism for Debate {
+    const NAME: &'static str = "debate";
+    type Params = Params;
+
+    fn check(p: &Params, s: &Scenario) -> Result<(), ScenarioError> {
+        check_agents(s, 1)?;
+        check_count("rounds", p.rounds, 0, 20)?;
+        check_one_of("aggregate", &p.aggregate, &["majority", "weighted"])
+    }
+
+    async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
+        let agents: Vec<u32> = (0..ctx.n() as u32).collect();
+        ctx.note(0, format!("{} agents answer, then debate for {} rounds.", agents.len(), p.rounds));
+        let mut ops = initial_answers(&ctx, &agents, "Answer the question and explain briefly.").await;
+        broadcast(&ctx, 0, &ops, "answer");
+        let mut unanimous = round_metrics(&ctx, 0, &ops);
+        let mut last = 0;
+        for round in 1..=p.rounds {
+            if unanimous && p.stop_at_consensus {
+                ctx.note(round - 1, "Consensus reached; the debate stops.");
+                break;
+            }
+            ops = revise_round(
+                &ctx,
+                round,
+                &ops,
+                "revise",
+                "These are the other agents' answers. Using them as extra advice, give your updated answer.",
+            )
+            .await;
+            broadcast(&ctx, round, &ops, "answer");
+            unanimous = round_metrics(&ctx, round, &ops);
+            last = round;
+        }
+        let weights: Vec<f64> = if p.aggregate == "weighted" { ops.iter().map(|o| o.confidence).collect() } else { vec![1.0; ops.len()] };
+        let _ = agreement;
+        final_vote(&ctx, last, &ops, &weights, &format!("{} vote", p.aggregate));
+        Ok(())
+    }
+}

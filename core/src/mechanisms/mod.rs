@@ -1,0 +1,263 @@
+//! Mechanisms: how a group of agents turns asks into a decision.
+//!
+//! Each mechanism is one file implementing `Mechanism` and one line in `REGISTRY`
+//! (plus a scenario JSON under core/scenarios/). A mechanism is an `async fn` over a
+//! `Ctx`: it asks agents (`ctx.ask_all`), sends messages along the topology, records
+//! votes, decisions and per-round metrics, and never touches a backend or the UI.
+
+//mod architectures;
+//mod blackboard;
+//mod conductor;
+mod debate;
+//mod machinesom;
+//mod multirobot;
+//mod reconcile;
+mod self_consistency;
+
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+
+use crate::engine::{AgentReply, Ctx, MechanismFuture, PeerView};
+use crate::event::AgentId;
+use crate::scenario::{Scenario, ScenarioError, parse_params};
+use crate::tasks::normalize;
+
+/// A coordination mechanism.
+pub trait Mechanism: 'static {
+    /// Registry name (`mechanism.kind`).
+    const NAME: &'static str;
+    /// Params object (`mechanism.params`); use `#[serde(default, deny_unknown_fields)]`.
+    type Params: DeserializeOwned + 'static;
+    /// Checks params against the scenario (value ranges, agent counts).
+    fn check(params: &Self::Params, scenario: &Scenario) -> Result<(), ScenarioError>;
+    /// Runs the mechanism to its final decision.
+    fn run(ctx: Ctx, params: Self::Params) -> impl Future<Output = Result<(), String>> + 'static;
+}
+
+struct Entry {
+    name: &'static str,
+    validate: fn(&Scenario) -> Result<(), ScenarioError>,
+    start: fn(Ctx) -> Result<MechanismFuture, ScenarioError>,
+}
+
+const fn entry<M: Mechanism>() -> Entry {
+    Entry { name: M::NAME, validate: validate_with::<M>, start: start_with::<M> }
+}
+
+fn validate_with<M: Mechanism>(s: &Scenario) -> Result<(), ScenarioError> {
+    let p: M::Params = parse_params("mechanism", &s.mechanism.params)?;
+    M::check(&p, s)
+}
+
+fn start_with<M: Mechanism>(ctx: Ctx) -> Result<MechanismFuture, ScenarioError> {
+    let p: M::Params = parse_params("mechanism", &ctx.scenario().mechanism.params)?;
+    Ok(Box::pin(M::run(ctx, p)))
+}
+
+static REGISTRY: &[Entry] = &[
+    entry::<self_consistency::SelfConsistency>(),
+    entry::<debate::Debate>(),
+    //entry::<reconcile::Reconcile>(),
+    //entry::<machinesom::MachineSom>(),
+    //entry::<architectures::Architectures>(),
+    //entry::<multirobot::MultiRobot>(),
+    //entry::<conductor::Conductor>(),
+    //entry::<blackboard::Blackboard>(),
+];
+
+/// Names of all registered mechanisms.
+pub fn mechanism_kinds() -> Vec<&'static str> {
+    REGISTRY.iter().map(|e| e.name).collect()
+}
+
+fn find(kind: &str) -> Result<&'static Entry, ScenarioError> {
+    REGISTRY
+        .iter()
+        .find(|e| e.name == kind)
+        .ok_or_else(|| ScenarioError(format!("unknown mechanism \"{kind}\"")))
+}
+
+pub(crate) fn validate(s: &Scenario) -> Result<(), ScenarioError> {
+    (find(&s.mechanism.kind)?.validate)(s)
+}
+
+pub(crate) fn start(ctx: Ctx) -> Result<MechanismFuture, ScenarioError> {
+    (find(&ctx.scenario().mechanism.kind)?.start)(ctx)
+}
+
+// ---- helpers shared by mechanisms ----
+
+/// `name value out of [lo,hi]` for integer params.
+pub(crate) fn check_count(name: &str, v: u32, lo: u32, hi: u32) -> Result<(), ScenarioError> {
+    if v < lo || v > hi {
+        return Err(ScenarioError(format!("mechanism.params.{name} {v} out of [{lo},{hi}]")));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_one_of(name: &str, v: &str, allowed: &[&str]) -> Result<(), ScenarioError> {
+    if !allowed.contains(&v) {
+        return Err(ScenarioError(format!("mechanism.params.{name} \"{v}\" is not one of {}", allowed.join(", "))));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_agents(s: &Scenario, min: usize) -> Result<(), ScenarioError> {
+    if s.agents.len() < min {
+        return Err(ScenarioError(format!(
+            "mechanism \"{}\" needs at least {min} agents, the scenario has {}",
+            s.mechanism.kind,
+            s.agents.len()
+        )));
+    }
+    Ok(())
+}
+
+/// An agent's current answer, as peers see it.
+#[derive(Debug, Clone)]
+pub(crate) struct Opinion {
+    pub answer: String,
+    pub confidence: f64,
+    pub explanation: String,
+}
+
+impl Opinion {
+    pub fn from_reply(r: &AgentReply) -> Self {
+        Opinion {
+            answer: r.answer.clone().unwrap_or_else(|| "?".into()),
+            confidence: r.conf(),
+            explanation: explanation_of(&r.text),
+        }
+    }
+
+    pub fn view(&self, ctx: &Ctx, agent: AgentId) -> PeerView {
+        PeerView {
+            agent,
+            name: ctx.name(agent).to_string(),
+            answer: self.answer.clone(),
+            confidence: self.confidence,
+            explanation: self.explanation.clone(),
+        }
+    }
+}
+
+/// The reasoning part of a reply (after "ANSWER, confidence X: "), kept short.
+fn explanation_of(text: &str) -> String {
+    let t = text.split_once(": ").map_or(text, |(_, rest)| rest);
+    t.chars().take(200).collect()
+}
+
+/// Weighted plurality; ties go to the answer that appeared first (deterministic).
+pub(crate) fn plurality(votes: &[(String, f64)]) -> Option<String> {
+    let mut groups: Vec<(String, String, f64)> = Vec::new();
+    for (a, w) in votes {
+        let k = normalize(a);
+        match groups.iter_mut().find(|g| g.0 == k) {
+            Some(g) => g.2 += w,
+            None => groups.push((k, a.clone(), *w)),
+        }
+    }
+    let mut best: Option<&(String, String, f64)> = None;
+    for g in &groups {
+        if best.is_none_or(|b| g.2 > b.2 + 1e-12) {
+            best = Some(g);
+        }
+    }
+    best.map(|g| g.1.clone())
+}
+
+/// Share of `opinions` holding the plurality answer, and whether all agree.
+pub(crate) fn agreement(opinions: &[Opinion]) -> (f64, bool) {
+    let votes: Vec<(String, f64)> = opinions.iter().map(|o| (o.answer.clone(), 1.0)).collect();
+    let Some(top) = plurality(&votes) else { return (0.0, false) };
+    let k = normalize(&top);
+    let n = opinions.iter().filter(|o| normalize(&o.answer) == k).count();
+    (n as f64 / opinions.len().max(1) as f64, n == opinions.len())
+}
+
+/// Fraction of opinions that are right (per-round accuracy).
+pub(crate) fn share_correct(ctx: &Ctx, opinions: &[Opinion]) -> f64 {
+    let n = opinions.iter().filter(|o| ctx.task().main.is_correct(&o.answer)).count();
+    n as f64 / opinions.len().max(1) as f64
+}
+
+/// Sends each agent's opinion along the topology (to the agents who see it).
+pub(crate) fn broadcast(ctx: &Ctx, round: u32, opinions: &[Opinion], msg_kind: &str) {
+    for (i, o) in opinions.iter().enumerate() {
+        let to = ctx.graph().seen_by(i as AgentId).to_vec();
+        ctx.message(round, i as AgentId, to, msg_kind, format!("{}, confidence {:.2}: {}", o.answer, o.confidence, o.explanation));
+    }
+}
+
+/// Round metrics every deliberation emits: accuracy and agreement of current opinions.
+pub(crate) fn round_metrics(ctx: &Ctx, round: u32, opinions: &[Opinion]) -> bool {
+    let (agree, unanimous) = agreement(opinions);
+    ctx.metric(round, "round_accuracy", share_correct(ctx, opinions));
+    ctx.metric(round, "round_agreement", agree);
+    unanimous
+}
+
+/// Asks every agent in `agents` to answer the main problem.
+pub(crate) async fn initial_answers(ctx: &Ctx, agents: &[AgentId], instruction: &str) -> Vec<Opinion> {
+    let problem = ctx.task().main.clone();
+    let reqs = agents
+        .iter()
+        .map(|&a| {
+            let mut r = ctx.request(a, "answer", 0, &problem);
+            r.instruction = instruction.into();
+            r
+        })
+        .collect();
+    ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect()
+}
+
+/// One revision round: each agent sees its own opinion and those of the agents it sees
+/// in the topology. `weighting` adds a hint to the instruction.
+pub(crate) async fn revise_round(ctx: &Ctx, round: u32, opinions: &[Opinion], purpose: &str, instruction: &str) -> Vec<Opinion> {
+    let problem = ctx.task().main.clone();
+    let reqs = (0..opinions.len())
+        .map(|i| {
+            let a = i as AgentId;
+            let mut r = ctx.request(a, purpose, round, &problem);
+            r.instruction = instruction.into();
+            r.own = Some(opinions[i].view(ctx, a));
+            if purpose == "revise" {
+                r.peers = ctx.graph().sees(a).iter().map(|&j| opinions[j as usize].view(ctx, j)).collect();
+            }
+            r
+        })
+        .collect();
+    ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect()
+}
+
+/// Records each agent's vote and the final decision by plurality (weights as given).
+pub(crate) fn final_vote(ctx: &Ctx, round: u32, opinions: &[Opinion], weights: &[f64], method: &str) -> String {
+    let mut votes = Vec::with_capacity(opinions.len());
+    for (i, o) in opinions.iter().enumerate() {
+        ctx.vote(round, i as AgentId, &o.answer, weights[i]);
+        votes.push((o.answer.clone(), weights[i]));
+    }
+    let answer = plurality(&votes).unwrap_or_else(|| "?".into());
+    ctx.decide(round, &answer, method, true);
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurality_is_weighted_and_deterministic() {
+        let v = |a: &str, w: f64| (a.to_string(), w);
+        assert_eq!(plurality(&[v("A", 1.0), v("B", 1.0)]).unwrap(), "A");
+        assert_eq!(plurality(&[v("A", 1.0), v("B", 1.0), v("b", 0.5)]).unwrap(), "B");
+        assert_eq!(plurality(&[v("A", 0.9), v("B", 0.5), v("B", 0.3)]).unwrap(), "A");
+        assert!(plurality(&[]).is_none());
+    }
+
+    #[test]
+    fn unknown_mechanism_is_named() {
+        assert_eq!(find("x").err().unwrap().0, "unknown mechanism \"x\"");
+    }
+}

@@ -1,0 +1,515 @@
+//! The scenario model: everything a run needs, as versioned serde JSON.
+//!
+//! A scenario is also what a share link carries, so every field has a default that is
+//! skipped when serializing (short links) and `validate` bounds every size and value
+//! (a decoded link can never ask for a huge allocation). The format is documented with
+//! an example per field in docs/scenario-format.md.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The scenario format version this build writes and reads.
+pub const SCENARIO_VERSION: u32 = 1;
+
+/// Hard limits checked by `validate` (they keep decoded links and sweeps cheap).
+pub const MAX_AGENTS: usize = 256;
+pub const MAX_TEXT: usize = 4_000;
+pub const MAX_EDGES: usize = 20_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default = "version_one")]
+    pub version: u32,
+    /// Built-in id (`debate`, ...) when the scenario is or derives from a built-in.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Gallery grouping: `deliberation`, `architectures` or `orchestration`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub family: String,
+    /// One line for the gallery tile.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hook: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<PaperCard>,
+    pub agents: Vec<Agent>,
+    #[serde(default, skip_serializing_if = "Topology::is_default")]
+    pub topology: Topology,
+    pub mechanism: Spec,
+    pub task: Spec,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default, skip_serializing_if = "UiHints::is_empty")]
+    pub ui: UiHints,
+}
+
+fn version_one() -> u32 {
+    SCENARIO_VERSION
+}
+
+/// What the paper did and what to look for, in the project's own words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperCard {
+    pub paper: String,
+    pub year: u32,
+    pub link: String,
+    /// What the paper did.
+    pub summary: String,
+    /// What to look for in this scenario.
+    pub look_for: String,
+}
+
+/// One agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    pub name: String,
+    /// Role or persona text (goes into LLM prompts; shown in the UI).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub role: String,
+    /// Backend profile: `sim`, `local:<model-id>` or `remote:<profile>`.
+    #[serde(default = "sim_backend", skip_serializing_if = "is_sim")]
+    pub backend: String,
+    #[serde(default, skip_serializing_if = "Traits::is_default")]
+    pub traits: Traits,
+}
+
+fn sim_backend() -> String {
+    "sim".into()
+}
+fn is_sim(s: &String) -> bool {
+    s == "sim"
+}
+
+/// How a simulated agent's stated confidence relates to being right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Calibration {
+    /// Higher when right, lower when wrong.
+    #[default]
+    Informative,
+    /// High whether right or wrong.
+    Overconfident,
+    /// Unrelated to being right.
+    Random,
+}
+
+/// Adversarial behaviour of a simulated agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Adversary {
+    #[default]
+    None,
+    /// Always pushes its own wrong answer with high confidence and never moves.
+    FixedWrong,
+    /// Like `fixed_wrong`, but all colluders push the same wrong answer.
+    Collude,
+}
+
+/// Traits of a simulated agent (ignored by LLM backends). Each exists for a paper effect;
+/// see `sim` and docs/scenario-format.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Traits {
+    /// Probability of answering an item of medium difficulty (0.5) correctly.
+    pub accuracy: f64,
+    pub calibration: Calibration,
+    /// Pull towards the (confidence-weighted) peer majority when revising, 0..1.
+    pub conformity: f64,
+    /// Weight kept on the agent's own answer when revising, 0..1.
+    pub stubbornness: f64,
+    /// Probability of recognising the right answer among candidates (judging, ranking,
+    /// checking others), separate from answering.
+    pub judge_accuracy: f64,
+    /// Probability of noticing its own answer is wrong (self-error detection).
+    pub error_recall: f64,
+    /// Probability of doubting its own answer when it is right.
+    pub false_alarm: f64,
+    pub adversary: Adversary,
+    /// Per-domain accuracy overriding `accuracy` (e.g. {"math": 0.9}).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub expertise: BTreeMap<String, f64>,
+}
+
+impl Default for Traits {
+    fn default() -> Self {
+        Self {
+            accuracy: 0.7,
+            calibration: Calibration::Informative,
+            conformity: 0.5,
+            stubbornness: 0.3,
+            judge_accuracy: 0.7,
+            error_recall: 0.5,
+            false_alarm: 0.1,
+            adversary: Adversary::None,
+            expertise: BTreeMap::new(),
+        }
+    }
+}
+
+impl Traits {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Accuracy for an item of `domain`.
+    pub fn skill(&self, domain: &str) -> f64 {
+        self.expertise.get(domain).copied().unwrap_or(self.accuracy)
+    }
+}
+
+/// Who can see whom. Generators fill the edges; `add_edges`/`remove_edges` are hand edits.
+/// An edge `[a, b]` means b sees a's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// chain, star, ring, mesh, tree, grid, erdos_renyi, watts_strogatz, barabasi_albert, custom.
+    pub kind: String,
+    /// Erdős–Rényi edge probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// Watts–Strogatz: neighbours on each side of the ring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u32>,
+    /// Watts–Strogatz rewiring probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Barabási–Albert: edges per new node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<u32>,
+    /// Tree branching factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branching: Option<u32>,
+    /// Grid width (rows follow from the agent count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Star hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub center: Option<u32>,
+    /// Seed for random graphs (defaults to the scenario seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// One-way edges (a chain then only passes forward).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub directed: bool,
+    /// Edges for `custom`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<[u32; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_edges: Vec<[u32; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_edges: Vec<[u32; 2]>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Self::of("mesh")
+    }
+}
+
+impl Topology {
+    pub fn of(kind: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            p: None,
+            k: None,
+            beta: None,
+            m: None,
+            branching: None,
+            width: None,
+            center: None,
+            seed: None,
+            directed: false,
+            edges: vec![],
+            add_edges: vec![],
+            remove_edges: vec![],
+        }
+    }
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A `{kind, params}` pair for mechanisms and tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub kind: String,
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub params: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+fn is_empty_object(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| o.is_empty())
+}
+
+impl Spec {
+    pub fn new(kind: &str, params: Value) -> Self {
+        Self { kind: kind.into(), params }
+    }
+}
+
+/// Hints for the UI; `locked` names controls a classroom link keeps fixed
+/// (paths as in sweeps, e.g. `mechanism.params.rounds`, or `agents`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiHints {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<String>,
+    /// Initial view: `graph`, `timeline`, `transcript`, `metrics`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub view: String,
+}
+
+impl UiHints {
+    fn is_empty(&self) -> bool {
+        self.locked.is_empty() && self.view.is_empty()
+    }
+}
+
+/// A scenario that failed to parse or validate; `Display` is one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError(pub String);
+
+impl std::fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ScenarioError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError(msg.into()))
+}
+
+impl Scenario {
+    /// Parses and validates JSON text.
+    pub fn from_json(text: &str) -> Result<Self, ScenarioError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let s: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = strip_position(&inner.to_string());
+            if path == "." || path.is_empty() {
+                ScenarioError(format!("scenario: {msg}"))
+            } else {
+                ScenarioError(format!("{path}: {msg}"))
+            }
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Parses and validates a JSON value.
+    pub fn from_value(value: Value) -> Result<Self, ScenarioError> {
+        let s: Scenario = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            ScenarioError(format!("{path}: {}", e.into_inner()))
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("scenarios always serialize")
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("scenarios always serialize")
+    }
+
+    /// Checks every value and size; the error names the field.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        if self.version != SCENARIO_VERSION {
+            return err(format!(
+                "scenario version {} is not supported (this build reads version {SCENARIO_VERSION})",
+                self.version
+            ));
+        }
+        for (name, text) in [("title", &self.title), ("description", &self.description), ("hook", &self.hook)] {
+            if text.len() > MAX_TEXT {
+                return err(format!("{name}: longer than {MAX_TEXT} bytes"));
+            }
+        }
+        if !self.family.is_empty() && !["deliberation", "architectures", "orchestration"].contains(&self.family.as_str()) {
+            return err(format!(
+                "unknown family \"{}\" (expected deliberation, architectures or orchestration)",
+                self.family
+            ));
+        }
+        if self.agents.is_empty() {
+            return err("agents: at least one agent is needed");
+        }
+        if self.agents.len() > MAX_AGENTS {
+            return err(format!("agents: {} agents, at most {MAX_AGENTS}", self.agents.len()));
+        }
+        for (i, a) in self.agents.iter().enumerate() {
+            validate_agent(i, a)?;
+        }
+        crate::topology::validate(&self.topology, self.agents.len())?;
+        crate::mechanisms::validate(self)?;
+        crate::tasks::validate(&self.task)?;
+        for path in &self.ui.locked {
+            if path.len() > 200 {
+                return err("ui.locked: path longer than 200 bytes");
+            }
+        }
+        if self.ui.locked.len() > 64 {
+            return err("ui.locked: at most 64 paths");
+        }
+        Ok(())
+    }
+}
+
+/// serde_json appends " at line X column Y"; for one-line errors the path is enough.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn validate_agent(i: usize, a: &Agent) -> Result<(), ScenarioError> {
+    if a.name.trim().is_empty() {
+        return err(format!("agent {i}: name is empty"));
+    }
+    if a.name.len() > 64 {
+        return err(format!("agent {i}: name longer than 64 bytes"));
+    }
+    if a.role.len() > MAX_TEXT {
+        return err(format!("agent {i}: role longer than {MAX_TEXT} bytes"));
+    }
+    let b = a.backend.as_str();
+    let ok = b == "sim"
+        || b.strip_prefix("local:").is_some_and(|m| !m.is_empty())
+        || b.strip_prefix("remote:").is_some_and(|m| !m.is_empty());
+    if !ok || b.len() > 128 {
+        return err(format!(
+            "agent {i}: backend \"{b}\" is not sim, local:<model-id> or remote:<profile>"
+        ));
+    }
+    let t = &a.traits;
+    for (name, v) in [
+        ("accuracy", t.accuracy),
+        ("conformity", t.conformity),
+        ("stubbornness", t.stubbornness),
+        ("judge_accuracy", t.judge_accuracy),
+        ("error_recall", t.error_recall),
+        ("false_alarm", t.false_alarm),
+    ] {
+        check_unit(&format!("agent {i}: {name}"), v)?;
+    }
+    if t.expertise.len() > 32 {
+        return err(format!("agent {i}: expertise has more than 32 domains"));
+    }
+    for (d, v) in &t.expertise {
+        if d.len() > 64 {
+            return err(format!("agent {i}: expertise domain name longer than 64 bytes"));
+        }
+        check_unit(&format!("agent {i}: expertise \"{d}\""), *v)?;
+    }
+    Ok(())
+}
+
+/// `name value out of [0,1]` unless `v` is a number in [0, 1].
+pub fn check_unit(name: &str, v: f64) -> Result<(), ScenarioError> {
+    if !(0.0..=1.0).contains(&v) {
+        return err(format!("{name} {v} out of [0,1]"));
+    }
+    Ok(())
+}
+
+/// `name value out of [lo,hi]` unless `lo <= v <= hi`.
+pub fn check_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<(), ScenarioError> {
+    if !(lo..=hi).contains(&v) {
+        return err(format!("{name} {v} out of [{lo},{hi}]"));
+    }
+    Ok(())
+}
+
+/// Parses a `{kind, params}` params object into `T`, naming the path on error.
+pub fn parse_params<T: serde::de::DeserializeOwned>(what: &str, params: &Value) -> Result<T, ScenarioError> {
+    serde_path_to_error::deserialize(params.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ScenarioError(format!("{what}.params: {inner}"))
+        } else {
+            ScenarioError(format!("{what}.params.{path}: {inner}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Value {
+        serde_json::json!({
+            "agents": [{"name": "A"}, {"name": "B"}, {"name": "C"}],
+            "mechanism": {"kind": "debate", "params": {"rounds": 2}},
+            "task": {"kind": "multiple_choice"},
+            "seed": 7
+        })
+    }
+
+    #[test]
+    fn minimal_scenario_parses_with_defaults() {
+        let s = Scenario::from_value(base()).unwrap();
+        assert_eq!(s.version, 1);
+        assert_eq!(s.agents[1].backend, "sim");
+        assert_eq!(s.topology.kind, "mesh");
+        assert_eq!(s.agents[0].traits, Traits::default());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let mut v = base();
+        v["mechanism"]["kind"] = "x".into();
+        assert_eq!(Scenario::from_value(v).unwrap_err().0, "unknown mechanism \"x\"");
+
+        let mut v = base();
+        v["agents"][2]["traits"] = serde_json::json!({"accuracy": 1.7});
+        assert_eq!(Scenario::from_value(v).unwrap_err().0, "agent 2: accuracy 1.7 out of [0,1]");
+
+        let mut v = base();
+        v["agents"][0]["traits"] = serde_json::json!({"calibration": "psychic"});
+        let e = Scenario::from_json(&v.to_string()).unwrap_err().0;
+        assert!(e.starts_with("agents[0].traits.calibration: unknown variant `psychic`"), "{e}");
+
+        let mut v = base();
+        v["agents"][0]["backend"] = "gpt".into();
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("agent 0: backend \"gpt\""));
+
+        let mut v = base();
+        v["mechanism"]["params"]["rouds"] = 3.into();
+        let e = Scenario::from_value(v).unwrap_err().0;
+        assert!(e.contains("mechanism.params") && e.contains("rouds"), "{e}");
+
+        let mut v = base();
+        v["version"] = 9.into();
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("version 9 is not supported"));
+    }
+
+    #[test]
+    fn serialization_skips_defaults_and_round_trips() {
+        let s = Scenario::from_value(base()).unwrap();
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains("traits") && !text.contains("backend"), "{text}");
+        assert_eq!(Scenario::from_json(&text).unwrap(), s);
+    }
+}

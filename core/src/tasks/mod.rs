@@ -1,0 +1,288 @@
+//! Tasks with ground truth, generated from the seed (no dataset download).
+//!
+//! A task kind turns `{kind, params}` and a seeded RNG into a `TaskInstance`: one main
+//! problem, optionally split into parts (independent = parallelizable, or chained =
+//! sequential). Mechanisms pose `Problem`s to agents; simulated agents use the hidden
+//! fields (truth, difficulty, distractors); LLM prompts use only `text` and `options`.
+//! A new task (graph tasks, games) is one file implementing `TaskKind` + one registry line.
+
+mod arithmetic;
+mod grid;
+mod multiple_choice;
+pub use multiple_choice::letter;
+mod multistep;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::rng::Rng;
+use crate::scenario::{ScenarioError, Spec};
+
+/// One question an agent can be asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The question as an agent (or an LLM prompt) sees it.
+    pub text: String,
+    /// Answer options, when the answer is one of them (empty for free answers).
+    pub options: Vec<String>,
+    /// `option`, `number` or `text`: how an LLM reply is parsed.
+    pub format: String,
+    /// Domain label for expertise (`math`, `logic`, ...).
+    pub domain: String,
+    /// Ground truth (hidden from prompts).
+    pub truth: String,
+    /// 0 (trivial) .. 1 (very hard); mechanisms may add penalties on top.
+    pub difficulty: f64,
+    /// Plausible wrong answers, the most tempting ("lure") first (hidden from prompts).
+    pub distractors: Vec<String>,
+    /// Probability that a wrong answer is the lure rather than another distractor.
+    pub lure: f64,
+}
+
+impl Problem {
+    pub fn is_correct(&self, answer: &str) -> bool {
+        normalize(answer) == normalize(&self.truth)
+    }
+}
+
+/// Canonical form for comparing answers ("B", " b ", "42.0" vs "42").
+pub fn normalize(answer: &str) -> String {
+    let t = answer.trim().trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(x) = t.parse::<f64>() {
+        if x.fract() == 0.0 && x.abs() < 1e15 {
+            return format!("{}", x as i64);
+        }
+    }
+    t
+}
+
+/// How the parts of a task relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Structure {
+    /// One problem, no parts.
+    Single,
+    /// Independent parts; the main answer combines all part answers.
+    Parallel,
+    /// Each part needs the previous part's result.
+    Sequential,
+}
+
+/// A step of a multi-step numeric task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// `+`, `-` or `*`.
+    pub op: char,
+    /// Left operand for parallel steps (sequential steps use the previous result).
+    pub left: i64,
+    pub right: i64,
+}
+
+impl Step {
+    pub fn apply(&self, input: i64) -> i64 {
+        match self.op {
+            '+' => input.saturating_add(self.right),
+            '-' => input.saturating_sub(self.right),
+            _ => input.saturating_mul(self.right),
+        }
+    }
+}
+
+/// A generated task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInstance {
+    pub kind: String,
+    pub main: Problem,
+    pub structure: Structure,
+    /// Parts (steps, robots, sub-questions); empty for `Single`.
+    pub parts: Vec<Problem>,
+    /// Numeric steps behind `parts` for multistep tasks (lets a mechanism recompute a
+    /// sequential part from a wrong input, so errors propagate).
+    pub steps: Vec<Step>,
+    /// Start value of a sequential chain.
+    pub start: i64,
+}
+
+impl TaskInstance {
+    /// Part `i` as posed to an agent given the input it received (sequential tasks); the
+    /// part's truth is then the correct result *for that input*.
+    pub fn part_with_input(&self, i: usize, input: Option<i64>) -> Problem {
+        let mut p = self.parts[i].clone();
+        if self.structure == Structure::Sequential {
+            if let (Some(x), Some(step)) = (input, self.steps.get(i)) {
+                let y = step.apply(x);
+                p.text = format!("Step {}: take {x} and {} {}. What is the result?", i + 1, op_word(step.op), step.right);
+                p.truth = y.to_string();
+                p.distractors = multistep::numeric_distractors(y, x, step);
+            }
+        }
+        p
+    }
+
+    /// Combines part answers into a main answer (parallel: sum of numbers, or the
+    /// answers joined for non-numeric parts).
+    pub fn combine(&self, part_answers: &[String]) -> String {
+        if self.steps.is_empty() {
+            return part_answers.join(",");
+        }
+        let mut total: i64 = 0;
+        for a in part_answers {
+            match normalize(a).parse::<i64>() {
+                Ok(x) => total = total.saturating_add(x),
+                Err(_) => return "?".into(),
+            }
+        }
+        total.to_string()
+    }
+}
+
+/// Keeps the first occurrence of each wrong answer, dropping the truth.
+pub(crate) fn unique_wrong(values: Vec<String>, truth: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        if normalize(&v) != normalize(truth) && !out.iter().any(|o| normalize(o) == normalize(&v)) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+pub(crate) fn op_word(op: char) -> &'static str {
+    match op {
+        '+' => "add",
+        '-' => "subtract",
+        _ => "multiply by",
+    }
+}
+
+/// A kind of task; register it in `REGISTRY`.
+pub trait TaskKind: Sync {
+    fn name(&self) -> &'static str;
+    fn validate(&self, params: &Value) -> Result<(), ScenarioError>;
+    /// Generates an instance; `n_agents` lets a task scale with the team (e.g. one robot each).
+    fn generate(&self, params: &Value, rng: &mut Rng, n_agents: usize) -> TaskInstance;
+}
+
+static REGISTRY: &[&dyn TaskKind] = &[
+    &multiple_choice::MultipleChoice,
+    &arithmetic::Arithmetic,
+    &multistep::MultiStep,
+    &grid::GridMoves,
+];
+
+pub fn task_kinds() -> Vec<&'static str> {
+    REGISTRY.iter().map(|t| t.name()).collect()
+}
+
+fn find(kind: &str) -> Option<&'static dyn TaskKind> {
+    REGISTRY.iter().copied().find(|t| t.name() == kind)
+}
+
+pub fn validate(spec: &Spec) -> Result<(), ScenarioError> {
+    match find(&spec.kind) {
+        Some(t) => t.validate(&spec.params),
+        None => Err(ScenarioError(format!(
+            "unknown task \"{}\" (expected one of {})",
+            spec.kind,
+            task_kinds().join(", ")
+        ))),
+    }
+}
+
+/// Generates the task of a validated scenario for `seed`.
+pub fn generate(spec: &Spec, seed: u64, n_agents: usize) -> TaskInstance {
+    let mut rng = Rng::named(seed, "task");
+    let kind = find(&spec.kind).expect("validated task kind");
+    kind.generate(&spec.params, &mut rng, n_agents)
+}
+
+/// Difficulty: a fixed value, or drawn uniformly from `difficulty_range`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DifficultyParams {
+    pub difficulty: Option<f64>,
+    pub difficulty_range: Option<[f64; 2]>,
+}
+
+pub(crate) fn check_difficulty(what: &str, d: Option<f64>, range: Option<[f64; 2]>) -> Result<(), ScenarioError> {
+    if let Some(d) = d {
+        crate::scenario::check_unit(&format!("{what}.difficulty"), d)?;
+    }
+    if let Some([lo, hi]) = range {
+        crate::scenario::check_unit(&format!("{what}.difficulty_range[0]"), lo)?;
+        crate::scenario::check_unit(&format!("{what}.difficulty_range[1]"), hi)?;
+        if lo > hi {
+            return Err(ScenarioError(format!("{what}.difficulty_range: {lo} > {hi}")));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn draw_difficulty(rng: &mut Rng, d: Option<f64>, range: Option<[f64; 2]>) -> f64 {
+    match (d, range) {
+        (Some(d), _) => d,
+        (None, Some([lo, hi])) => rng.range_f64(lo, hi),
+        (None, None) => rng.range_f64(0.2, 0.8),
+    }
+}
+
+/// How tempting the most common wrong answer is: wrong answers cluster more on hard items
+/// (errors are correlated, which is why plain voting cannot fix everything).
+pub(crate) fn lure_for(difficulty: f64) -> f64 {
+    (0.35 + 0.5 * difficulty).min(0.9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_generates_consistent_truth() {
+        for kind in task_kinds() {
+            let spec = Spec::new(kind, serde_json::json!({}));
+            validate(&spec).unwrap();
+            for seed in 0..50 {
+                let t = generate(&spec, seed, 4);
+                assert!(!t.main.truth.is_empty(), "{kind}");
+                assert!(!t.main.distractors.is_empty(), "{kind}");
+                assert!(!t.main.distractors.iter().any(|d| t.main.is_correct(d)), "{kind}: distractor equals truth");
+                if t.main.format == "option" {
+                    let letters: Vec<String> = (0..t.main.options.len()).map(letter).collect();
+                    assert!(letters.contains(&t.main.truth), "{kind}: truth not among options");
+                    assert!(t.main.distractors.iter().all(|d| letters.contains(d)), "{kind}");
+                }
+                for p in &t.parts {
+                    assert!(!p.distractors.iter().any(|d| p.is_correct(d)), "{kind}: part distractor equals truth");
+                }
+                if t.structure != Structure::Single {
+                    let truths: Vec<String> = t.parts.iter().map(|p| p.truth.clone()).collect();
+                    if t.structure == Structure::Parallel {
+                        assert!(t.main.is_correct(&t.combine(&truths)), "{kind}");
+                    }
+                }
+                assert_eq!(t, generate(&spec, seed, 4));
+            }
+        }
+    }
+
+    #[test]
+    fn sequential_parts_propagate_inputs() {
+        let spec = Spec::new("multistep", serde_json::json!({"mode": "sequential", "steps": 4}));
+        let t = generate(&spec, 3, 3);
+        let mut x = t.start;
+        for i in 0..t.parts.len() {
+            let p = t.part_with_input(i, Some(x));
+            x = p.truth.parse().unwrap();
+        }
+        assert_eq!(x.to_string(), t.main.truth);
+        // A wrong input gives a part whose truth differs from the chain's.
+        let p = t.part_with_input(1, Some(t.start + 1000));
+        assert_ne!(p.truth, t.parts[1].truth);
+    }
+
+    #[test]
+    fn unknown_task_is_named() {
+        let e = validate(&Spec::new("chess", serde_json::json!({}))).unwrap_err();
+        assert!(e.0.starts_with("unknown task \"chess\""));
+    }
+}
