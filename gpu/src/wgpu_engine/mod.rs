@@ -5,14 +5,19 @@
 //! split attention, merge+Wo+residual, RMSNorm+gate/up+SiLU·mul, down+residual), the output
 //! head and a GPU top-k, all recorded in one command encoder and sent in one submit.
 
+mod engine;
 mod kernels;
 mod model;
 mod pack;
 mod pipelines;
+mod readback;
 
+pub use engine::{DispatchCounts, EngineOptions, WgpuEngine};
 pub use model::{LlamaConfig, TensorView, WeightSource};
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod kernel_tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod model_tests;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod test_util;

@@ -29,16 +29,7 @@ impl Rng {
     }
 }
 
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = ((h >> 10) & 0x1f) as i32;
-    let frac = (h & 0x3ff) as f32;
-    match exp {
-        0 => sign * frac * 2f32.powi(-24),
-        31 => sign * f32::INFINITY,
-        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
-    }
-}
+pub use super::pack::f16_to_f32;
 
 /// f32 → nearest f16 (normal range and zero only: test values stay there).
 pub fn f32_to_f16(x: f32) -> u16 {
