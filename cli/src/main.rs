@@ -1,19 +1,97 @@
-//! `council`: the native driver. Its command contract is in shared/design/architecture.md §6.
+//! `council`: the native driver. Its command contract is in shared/design/architecture.md §6:
+//! JSON on stdout with `--json`, human text otherwise; exit 0 on success, 2 on bad input
+//! with a one-line error on stderr (1 when something fails after the input was accepted).
+
+mod bench;
+mod input;
+mod link_cmd;
+mod run_cmd;
+mod sweep_cmd;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "council", version, about = "Watch, tweak and compare how AI agents collaborate (headless driver).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one scenario (a JSON file, `builtin:<id>`, a share link, or `-` for stdin).
+    Run(run_cmd::RunArgs),
+    /// Run a scenario over a grid of overrides × N seeds; mean and 95% interval per config.
+    Sweep(sweep_cmd::SweepArgs),
+    /// List the built-in scenarios.
+    Scenarios(run_cmd::ScenariosArgs),
+    /// Share-link codec (the app's `#s=` links).
+    #[command(subcommand)]
+    Link(link_cmd::LinkCommand),
+    /// Benchmarks that print figures beside a named peer.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    // LLM commands (generate, tokenize, score) register here, one line each, from llm.rs.
+    /// Cross-target determinism probe (used by the browser test).
+    #[command(hide = true)]
+    ProbeDigest { seed: Option<u64>, steps: Option<u32> },
+}
+
+/// A command failure: `BadInput` exits 2, `Failed` exits 1. Both print one line.
+pub enum CliError {
+    BadInput(String),
+    Failed(String),
+}
+
+impl CliError {
+    pub fn bad(msg: impl Into<String>) -> Self {
+        CliError::BadInput(msg.into())
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        // Hidden: the cross-target determinism probe (tests/browser/determinism.test.mjs).
-        Some("probe-digest") => {
-            let num = |i: usize, d: u64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
-            println!("{}", council_core::determinism::probe_digest(num(1, 42), num(2, 1000) as u32));
-            ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            eprintln!("council: {first} (see --help)");
+            return ExitCode::from(2);
         }
-        _ => {
-            eprintln!("council: unknown command (try `council probe-digest SEED STEPS`)");
+    };
+    let result = match cli.command {
+        Command::Run(a) => run_cmd::run(a),
+        Command::Sweep(a) => sweep_cmd::sweep(a),
+        Command::Scenarios(a) => run_cmd::scenarios(a),
+        Command::Link(c) => link_cmd::link(c),
+        Command::Bench(c) => bench::bench(c),
+        Command::ProbeDigest { seed, steps } => {
+            println!("{}", council_core::determinism::probe_digest(seed.unwrap_or(42), steps.unwrap_or(1000)));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::BadInput(m)) => {
+            eprintln!("council: {}", one_line(&m));
             ExitCode::from(2)
         }
+        Err(CliError::Failed(m)) => {
+            eprintln!("council: {}", one_line(&m));
+            ExitCode::from(1)
+        }
     }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
 }

@@ -158,7 +158,7 @@ fn revise(traits: &Traits, req: &AskRequest, rng: &mut Rng) -> (String, f64, Str
         if rng.chance(q.max(0.0)) {
             let backers = names_for(&req.peers, &req.sim.truth);
             let c = 0.5 * confidence(traits, true, rng) + 0.5 * mean_conf(&req.peers, &req.sim.truth);
-            return (req.sim.truth.clone(), c, format!("{backers}'s reasoning convinced me."));
+            return (req.sim.truth.clone(), c, format!("the case made by {backers} convinced me."));
         }
     }
     // 2. Social pressure, weighted by stated confidence.

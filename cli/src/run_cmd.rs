@@ -1,0 +1,118 @@
+//! `council run` and `council scenarios`.
+
+use clap::Args;
+use serde_json::json;
+
+use council_core::{EventKind, run_simulated_seed};
+
+use crate::input::{load_scenario, print_json};
+use crate::{CliError, CliResult};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario: FILE.json, builtin:<id>, a share link, or - for stdin.
+    pub scenario: String,
+    /// Seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the event log (JSON Lines) here.
+    #[arg(long, value_name = "OUT.jsonl")]
+    pub log: Option<String>,
+}
+
+pub fn run(a: RunArgs) -> CliResult {
+    let scenario = load_scenario(&a.scenario)?;
+    let seed = a.seed.unwrap_or(scenario.seed);
+    let r = run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?;
+    if let Some(path) = &a.log {
+        std::fs::write(path, r.log.to_jsonl()).map_err(|e| CliError::Failed(format!("{path}: {e}")))?;
+    }
+    if a.json {
+        print_json(&json!({
+            "id": scenario.id,
+            "title": scenario.title,
+            "mechanism": scenario.mechanism.kind,
+            "seed": seed,
+            "log_hash": r.log_hash,
+            "events": r.log.len(),
+            "summary": r.summary,
+            "metrics": r.metrics,
+        }));
+    } else {
+        let title = if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title };
+        println!("{title} (seed {seed})");
+        for e in r.log.events() {
+            let line = match &e.kind {
+                EventKind::Note { text } => format!("  [round {}] {text}", e.round),
+                EventKind::Answer { agent, raw, purpose, .. } => {
+                    format!("  [round {}] {} ({purpose}): {raw}", e.round, scenario.agents[*agent as usize].name)
+                }
+                EventKind::Decision { answer, method, correct, is_final, .. } => format!(
+                    "  [round {}] {}decision by {method}: {answer}{}",
+                    e.round,
+                    if *is_final { "final " } else { "" },
+                    match correct {
+                        Some(true) => " (correct)",
+                        Some(false) => " (wrong)",
+                        None => "",
+                    }
+                ),
+                EventKind::Error { message, .. } => format!("  [round {}] error: {message}", e.round),
+                _ => continue,
+            };
+            println!("{line}");
+        }
+        let s = &r.summary;
+        println!(
+            "final answer {} (truth {}), {} calls, {} tokens, {} messages, log {}",
+            s.final_answer.as_deref().unwrap_or("none"),
+            s.truth,
+            s.asks,
+            s.tokens,
+            s.messages,
+            r.log_hash
+        );
+        let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{k}={}", fmt_num(*v))).collect();
+        println!("metrics: {}", m.join(" "));
+    }
+    Ok(())
+}
+
+pub fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e12 { format!("{}", v as i64) } else { format!("{v:.3}") }
+}
+
+#[derive(Args)]
+pub struct ScenariosArgs {
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn scenarios(a: ScenariosArgs) -> CliResult {
+    let all = council_core::builtins();
+    if a.json {
+        let list: Vec<_> = all
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "title": s.title,
+                    "family": s.family,
+                    "hook": s.hook,
+                    "mechanism": s.mechanism.kind,
+                    "agents": s.agents.len(),
+                })
+            })
+            .collect();
+        print_json(&json!({ "scenarios": list }));
+    } else {
+        for s in &all {
+            println!("{:<18} {:<14} {}", s.id, s.family, s.title);
+        }
+    }
+    Ok(())
+}
