@@ -4,5 +4,6 @@
 //! browser (WebGPU; SwiftShader in CI).
 
 pub mod device;
+pub mod gguf;
 pub mod selftest;
 pub mod wgpu_engine;

@@ -1,0 +1,58 @@
+//! A parsed GGUF header kept together with the file's bytes, for zero-copy tensor access.
+
+use std::ops::Deref;
+
+use super::error::{GgufError, Result};
+use super::header::Gguf;
+use super::tensor::TensorInfo;
+
+/// A whole GGUF file in memory: `B` is any owner of the bytes (`Vec<u8>` natively, a slice
+/// or `Vec<u8>` from a fetched `ArrayBuffer` in the browser). Derefs to [`Gguf`].
+#[derive(Clone, Debug)]
+pub struct GgufFile<B: AsRef<[u8]> = Vec<u8>> {
+    gguf: Gguf,
+    bytes: B,
+}
+
+impl<B: AsRef<[u8]>> GgufFile<B> {
+    /// Parses `bytes` (the complete file) and keeps them.
+    pub fn from_bytes(bytes: B) -> Result<Self> {
+        let gguf = Gguf::parse(bytes.as_ref())?;
+        Ok(Self { gguf, bytes })
+    }
+
+    pub fn gguf(&self) -> &Gguf {
+        &self.gguf
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The data of the named tensor, borrowed from the file.
+    pub fn tensor_data(&self, name: &str) -> Result<&[u8]> {
+        let info = self.gguf.tensor(name).ok_or_else(|| GgufError::MissingTensor(name.to_owned()))?;
+        self.gguf.tensor_data(self.bytes.as_ref(), info)
+    }
+
+    /// The data of a tensor described by this file's header.
+    pub fn data_of(&self, info: &TensorInfo) -> Result<&[u8]> {
+        self.gguf.tensor_data(self.bytes.as_ref(), info)
+    }
+}
+
+impl GgufFile<Vec<u8>> {
+    /// Reads and parses a file from disk (the whole file is read into memory).
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| GgufError::Io(format!("{}: {e}", path.display())))?;
+        Self::from_bytes(bytes)
+    }
+}
+
+impl<B: AsRef<[u8]>> Deref for GgufFile<B> {
+    type Target = Gguf;
+    fn deref(&self) -> &Gguf {
+        &self.gguf
+    }
+}

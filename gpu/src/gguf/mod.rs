@@ -1,0 +1,36 @@
+//! GGUF model files: header, metadata, tensor infos and zero-copy tensor data, plus the
+//! llama-family [`ModelConfig`] the engines build from them.
+//!
+//! Works on a byte slice (the browser's fetched `ArrayBuffer`) or a file read natively.
+//! Malformed input yields a [`GgufError`], never a panic: every count read from the file is
+//! checked against the bytes that remain before anything is allocated.
+//!
+//! ```no_run
+//! use council_gpu::gguf::{GgufFile, ModelConfig};
+//! let file = GgufFile::open("model.gguf")?;
+//! let config = ModelConfig::from_gguf(&file)?;
+//! let embd: &[u8] = file.tensor_data("token_embd.weight")?;
+//! # Ok::<(), council_gpu::gguf::GgufError>(())
+//! ```
+
+mod config;
+mod cursor;
+mod dtype;
+mod error;
+mod file;
+mod header;
+mod tensor;
+mod value;
+mod writer;
+
+pub use config::{ModelConfig, RopeStyle, layer_tensor};
+pub use dtype::GgmlType;
+pub use error::{GgufError, Result};
+pub use file::GgufFile;
+pub use header::{DEFAULT_ALIGNMENT, Gguf};
+pub use tensor::{MAX_DIMS, TensorInfo};
+pub use value::{Array, MAX_ARRAY_DEPTH, Metadata, Value, ValueType};
+pub use writer::GgufBuilder;
+
+#[cfg(test)]
+mod tests;
