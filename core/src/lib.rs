@@ -57,6 +57,8 @@ pub mod engine;
 pub mod event;
 pub mod mechanisms;
 pub mod metrics;
+pub mod parse;
+pub mod prompt;
 pub mod rng;
 pub mod scenario;
 pub mod sim;

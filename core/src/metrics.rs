@@ -7,6 +7,7 @@
 //! - `agreement`: share of agents holding the plurality answer at the end.
 //! - `rounds_to_consensus`: first round in which all agents agreed (absent if never).
 //! - `calls`, `tokens`, `messages` (message events), `deliveries` (message × recipients).
+//! - `unparsed`: replies whose answer could not be read (kept raw in the log).
 //! - `error_amplification`: final error rate ÷ mean error rate of agents' first answers
 //!   (how much the organisation multiplies individual errors; absent if no first answer
 //!   was wrong).
@@ -47,6 +48,7 @@ pub fn compute(log: &EventLog) -> Metrics {
     let mut m = BTreeMap::new();
     let mut finals = (0u32, 0u32);
     let (mut calls, mut tokens, mut coord_tokens, mut messages, mut deliveries) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut unparsed = 0u64;
     // Opinions per round per agent (last one in the round wins).
     let mut rounds: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
     let mut first_answer: BTreeMap<u32, bool> = BTreeMap::new();
@@ -56,6 +58,7 @@ pub fn compute(log: &EventLog) -> Metrics {
             EventKind::Ask { .. } => calls += 1,
             EventKind::Answer { agent, answer, tokens: t, correct, purpose, .. } => {
                 tokens += u64::from(*t);
+                unparsed += u64::from(answer.is_none());
                 if purpose != "answer" && purpose != "solve" {
                     coord_tokens += u64::from(*t);
                 }
@@ -95,6 +98,7 @@ pub fn compute(log: &EventLog) -> Metrics {
     m.insert("tokens".into(), tokens as f64);
     m.insert("messages".into(), messages as f64);
     m.insert("deliveries".into(), deliveries as f64);
+    m.insert("unparsed".into(), unparsed as f64);
     if tokens > 0 {
         m.insert("overhead".into(), coord_tokens as f64 / tokens as f64);
     }

@@ -47,6 +47,10 @@ pub struct Scenario {
     pub seed: u64,
     #[serde(default, skip_serializing_if = "UiHints::is_empty")]
     pub ui: UiHints,
+    /// Prompt template overrides for LLM agents, by key (`system`, a purpose, or
+    /// `<mechanism>.<purpose>`); see `prompt`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompts: BTreeMap<String, String>,
 }
 
 fn version_one() -> u32 {
@@ -371,6 +375,7 @@ impl Scenario {
         if self.ui.locked.len() > 64 {
             return err("ui.locked: at most 64 paths");
         }
+        crate::prompt::validate_overrides(&self.prompts).map_err(ScenarioError)?;
         Ok(())
     }
 }
