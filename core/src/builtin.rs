@@ -10,6 +10,14 @@ use crate::scenario::{Scenario, ScenarioError};
 pub static BUILTINS: &[(&str, &str)] = &[
     ("self-consistency", include_str!("../scenarios/self-consistency.json")),
     ("debate", include_str!("../scenarios/debate.json")),
+    ("debate-hard", include_str!("../scenarios/debate-hard.json")),
+    ("reconcile", include_str!("../scenarios/reconcile.json")),
+    ("machinesom", include_str!("../scenarios/machinesom.json")),
+    ("architectures", include_str!("../scenarios/architectures.json")),
+    ("architectures-sequential", include_str!("../scenarios/architectures-sequential.json")),
+    ("multirobot", include_str!("../scenarios/multirobot.json")),
+    ("conductor", include_str!("../scenarios/conductor.json")),
+    ("blackboard", include_str!("../scenarios/blackboard.json")),
 ];
 
 pub fn builtin_ids() -> Vec<&'static str> {

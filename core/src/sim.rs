@@ -287,7 +287,8 @@ fn bid(traits: &Traits, req: &AskRequest, rng: &mut Rng) -> (String, f64, String
         Calibration::Overconfident => (s + 0.3 + 0.1 * rng.normal()).clamp(0.0, 1.0),
         Calibration::Random => rng.f64(),
     };
-    ("bid".into(), b, format!("I can take this ({} is my area).", req.sim.domain))
+    let why = if s >= 0.75 { format!("{} is my area", req.sim.domain) } else { format!("{} is not really my area", req.sim.domain) };
+    ("bid".into(), b, format!("I can try ({why})."))
 }
 
 #[cfg(test)]

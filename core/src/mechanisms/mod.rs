@@ -5,14 +5,15 @@
 //! `Ctx`: it asks agents (`ctx.ask_all`), sends messages along the topology, records
 //! votes, decisions and per-round metrics, and never touches a backend or the UI.
 
-//mod architectures;
-//mod blackboard;
-//mod conductor;
+mod architectures;
+mod blackboard;
+mod conductor;
 mod debate;
-//mod machinesom;
-//mod multirobot;
-//mod reconcile;
+mod machinesom;
+mod multirobot;
+mod reconcile;
 mod self_consistency;
+mod work;
 
 use std::future::Future;
 
@@ -58,12 +59,12 @@ fn start_with<M: Mechanism>(ctx: Ctx) -> Result<MechanismFuture, ScenarioError> 
 static REGISTRY: &[Entry] = &[
     entry::<self_consistency::SelfConsistency>(),
     entry::<debate::Debate>(),
-    //entry::<reconcile::Reconcile>(),
-    //entry::<machinesom::MachineSom>(),
-    //entry::<architectures::Architectures>(),
-    //entry::<multirobot::MultiRobot>(),
-    //entry::<conductor::Conductor>(),
-    //entry::<blackboard::Blackboard>(),
+    entry::<reconcile::Reconcile>(),
+    entry::<machinesom::MachineSom>(),
+    entry::<architectures::Architectures>(),
+    entry::<multirobot::MultiRobot>(),
+    entry::<conductor::Conductor>(),
+    entry::<blackboard::Blackboard>(),
 ];
 
 /// Names of all registered mechanisms.
