@@ -27,20 +27,18 @@ var<workgroup> qs: array<f32, MAX_HEAD_DIM>;
 var<workgroup> scores: array<f32, 64>;
 var<workgroup> red: array<f32, 64>;
 
+// Max or sum over the 64 invocations with one barrier (see matvec.wgsl on why).
 fn tile_reduce(lid: u32, v: f32, take_max: bool) -> f32 {
     red[lid] = v;
     workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            if (take_max) {
-                red[lid] = max(red[lid], red[lid + s]);
-            } else {
-                red[lid] += red[lid + s];
-            }
+    var r = red[0];
+    for (var i = 1u; i < 64u; i++) {
+        if (take_max) {
+            r = max(r, red[i]);
+        } else {
+            r += red[i];
         }
-        workgroupBarrier();
     }
-    let r = red[0];
     workgroupBarrier();
     return r;
 }

@@ -7,18 +7,21 @@ struct Params {
     head_dim: u32,
     max_chunks: u32,
     n_out: u32,     // rows of Wo (model dim)
-    w_type: u32,
+    _pad_type: u32,
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
 }
+
+// Weight type, fixed per pipeline so the decoder's other branches compile away.
+override W_TYPE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 
-const LANES: u32 = 16u;
+const LANES: u32 = 8u; // 8 rows per workgroup
 const MAX_MERGE: u32 = 1024u; // n_head · max_chunks
 
 // Chunk c of head h contributes with weight exp(m_c − M) / L.
@@ -65,13 +68,13 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
     }
     workgroupBarrier();
 
-    let row = (wid.y * nwg.x + wid.x) * 4u + lid / LANES;
+    let row = (wid.y * nwg.x + wid.x) * (64u / LANES) + lid / LANES;
     var partial = 0.0;
     if (row < p.n_out) {
-        partial = row_partial(p.w_type, row * words_per_row(p.w_type, k), k, lid % LANES);
+        partial = row_partial(W_TYPE, row * words_per_row(W_TYPE, k), k, lid % LANES);
     }
-    segment_sum(lid, partial);
+    publish_partials(lid, partial);
     if (lid % LANES == 0u && row < p.n_out) {
-        x[row] += red[lid];
+        x[row] += row_total(lid / LANES);
     }
 }

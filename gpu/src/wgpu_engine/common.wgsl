@@ -15,7 +15,7 @@ struct Step {
     seq_len: u32,    // pos + 1: how many KV rows attention reads
     n_chunks: u32,   // attention splits the sequence into this many chunks
     chunk_len: u32,  // positions per chunk (a multiple of 64)
-    _pad: u32,
+    top_k: u32,      // how many candidates top-k ranks this step (1 = argmax only)
 }
 
 @group(1) @binding(0) var<uniform> step: Step;

@@ -6,8 +6,11 @@ struct Params {
     dim: u32,
     row_lo: u32,   // first vocabulary row held by this part
     n_rows: u32,   // rows in this part
-    w_type: u32,
+    _pad: u32,
 }
+
+// Weight type, fixed per pipeline so the decoder's other branches compile away.
+override W_TYPE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> tokens: array<u32>;
@@ -21,9 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (tok < p.row_lo || tok >= p.row_lo + p.n_rows || u >= p.dim / 8u) {
         return;
     }
-    let row = (tok - p.row_lo) * words_per_row(p.w_type, p.dim);
-    let wu = unit_weights(p.w_type, row, u);
-    let e = unit_elems(p.w_type, u);
+    let row = (tok - p.row_lo) * words_per_row(W_TYPE, p.dim);
+    let wu = unit_weights(W_TYPE, row, u);
+    let e = unit_elems(W_TYPE, u);
     for (var i = 0u; i < 4u; i++) {
         x[e.x + i] = wu.lo[i];
         x[e.y + i] = wu.hi[i];

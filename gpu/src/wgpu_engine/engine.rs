@@ -56,12 +56,15 @@ pub struct DispatchCounts {
     pub tokens: u64,
 }
 
+/// A pipeline (specialised for the weight types it reads) with its bind group.
+type Bound = (wgpu::ComputePipeline, wgpu::BindGroup);
+
 struct LayerBinds {
-    qkv: wgpu::BindGroup,
-    attention: wgpu::BindGroup,
-    attn_out: wgpu::BindGroup,
-    gate_up: wgpu::BindGroup,
-    down: wgpu::BindGroup,
+    qkv: Bound,
+    attention: Bound,
+    attn_out: Bound,
+    gate_up: Bound,
+    down: Bound,
 }
 
 /// What a batch of steps returns.
@@ -80,11 +83,10 @@ pub struct WgpuEngine {
     cfg: LlamaConfig,
     max_ctx: usize,
     top_k: usize,
-    kernels: Kernels,
     layers: Vec<LayerBinds>,
-    embed_parts: Vec<wgpu::BindGroup>,
-    head_parts: Vec<(wgpu::BindGroup, u32)>,
-    topk_bind: wgpu::BindGroup,
+    embed_parts: Vec<Bound>,
+    head_parts: Vec<(Bound, u32)>,
+    topk: Bound,
     step_buf: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
     tokens: wgpu::Buffer,
@@ -302,9 +304,9 @@ impl WgpuEngine {
             .map(|(buf, lo, n)| {
                 let p = b.uniform(
                     "embed",
-                    &EmbedParams { dim: c.dim as u32, row_lo: *lo as u32, n_rows: *n as u32, w_type: embd.ggml_type },
+                    &EmbedParams { dim: c.dim as u32, row_lo: *lo as u32, n_rows: *n as u32, _pad: 0 },
                 );
-                kernels.embed.bind(device, &[&p, &tokens, buf, &x])
+                (kernels.embed.pipeline(device, &[embd.ggml_type]), kernels.embed.bind(device, &[&p, &tokens, buf, &x]))
             })
             .collect();
         let (head_t, head_buffers) = match weights.tensor("output.weight") {
@@ -325,21 +327,28 @@ impl WgpuEngine {
                         n_rows: *n as u32,
                         row_lo: *lo as u32,
                         vocab: c.vocab as u32,
-                        w_type: head_t.ggml_type,
+                        _pad_type: 0,
                         eps: c.norm_eps,
                         _pad: [0; 2],
                     },
                 );
-                (kernels.lm_head.bind(device, &[&p, &x, &output_norm, buf, &logits]), n.div_ceil(4) as u32)
+                let pipeline = kernels.lm_head.pipeline(device, &[head_t.ggml_type]);
+                ((pipeline, kernels.lm_head.bind(device, &[&p, &x, &output_norm, buf, &logits])), n.div_ceil(HEAD_ROWS) as u32)
             })
             .collect();
         let topk_params = b.uniform("topk", &TopkParams { vocab: c.vocab as u32, k: opts.top_k as u32, _pad: [0; 2] });
-        let topk_bind = kernels.topk.bind(device, &[&topk_params, &logits, &top, &tokens]);
+        let topk = (kernels.topk.pipeline(device, &[]), kernels.topk.bind(device, &[&topk_params, &logits, &top, &tokens]));
 
         // Layers.
+        // Rotary frequencies (× the linear position scale, ÷ Llama 3.1's per-pair factors).
+        let factors = match weights.tensor("rope_freqs.weight") {
+            Some(_) => Some(vector(weights, "rope_freqs.weight", c.n_rot / 2)?),
+            None => None,
+        };
         let mut inv_freq = [0f32; 256];
         for (i, f) in inv_freq.iter_mut().enumerate().take(c.n_rot / 2) {
-            *f = (c.rope_base as f64).powf(-2.0 * i as f64 / c.n_rot as f64) as f32;
+            let factor = factors.as_ref().map_or(1.0, |v| v[i] as f64);
+            *f = ((c.rope_base as f64).powf(-2.0 * i as f64 / c.n_rot as f64) * c.rope_freq_scale as f64 / factor) as f32;
         }
         let attention_params = b.uniform(
             "attention",
@@ -386,10 +395,8 @@ impl WgpuEngine {
                     n_q: n_q as u32,
                     n_kv: n_kv as u32,
                     head_dim: c.head_dim as u32,
-                    q_type: wq.ggml_type,
-                    k_type: wk.ggml_type,
-                    v_type: wv.ggml_type,
                     neox: c.rope_neox as u32,
+                    _pad0: [0; 3],
                     q_base: 0,
                     k_base: k_base as u32,
                     v_base: v_base as u32,
@@ -411,8 +418,7 @@ impl WgpuEngine {
                     head_dim: c.head_dim as u32,
                     max_chunks: MAX_CHUNKS as u32,
                     n_out: c.dim as u32,
-                    w_type: wo.ggml_type,
-                    _pad: [0; 3],
+                    _pad: [0; 4],
                 },
             );
 
@@ -428,25 +434,36 @@ impl WgpuEngine {
                 &GateUpParams {
                     k: c.dim as u32,
                     n_ff: c.n_ff as u32,
-                    g_type: wg.ggml_type,
-                    u_type: wu.ggml_type,
                     g_base: 0,
                     u_base: u_base as u32,
                     eps: c.norm_eps,
-                    _pad: 0,
+                    _pad: [0; 3],
                 },
             );
             let wd = matrix(weights, &name("ffn_down.weight"), c.n_ff, c.dim)?;
             let w_d = b.storage(&name("ffn_down"), bytemuck::cast_slice(&packed(&wd, &name("ffn_down.weight"))?))?;
             let down_params =
-                b.uniform("ffn_down", &DownParams { k: c.n_ff as u32, n_out: c.dim as u32, w_type: wd.ggml_type, _pad: 0 });
+                b.uniform("ffn_down", &DownParams { k: c.n_ff as u32, n_out: c.dim as u32, _pad: [0; 2] });
 
+            let ks = &kernels;
             layers.push(LayerBinds {
-                qkv: kernels.qkv_rope.bind(device, &[&qkv_params, &x, &attn_norm, &w_qkv, &bias, &q, &k_cache, &v_cache]),
-                attention: kernels.attention.bind(device, &[&attention_params, &q, &k_cache, &v_cache, &partials]),
-                attn_out: kernels.attn_out.bind(device, &[&out_params, &partials, &w_o, &x]),
-                gate_up: kernels.ffn_gate_up.bind(device, &[&gu_params, &x, &ffn_norm, &w_gu, &h]),
-                down: kernels.ffn_down.bind(device, &[&down_params, &h, &w_d, &x]),
+                qkv: (
+                    ks.qkv_rope.pipeline(device, &[wq.ggml_type, wk.ggml_type, wv.ggml_type]),
+                    ks.qkv_rope.bind(device, &[&qkv_params, &x, &attn_norm, &w_qkv, &bias, &q, &k_cache, &v_cache]),
+                ),
+                attention: (
+                    ks.attention.pipeline(device, &[]),
+                    ks.attention.bind(device, &[&attention_params, &q, &k_cache, &v_cache, &partials]),
+                ),
+                attn_out: (
+                    ks.attn_out.pipeline(device, &[wo.ggml_type]),
+                    ks.attn_out.bind(device, &[&out_params, &partials, &w_o, &x]),
+                ),
+                gate_up: (
+                    ks.ffn_gate_up.pipeline(device, &[wg.ggml_type, wu.ggml_type]),
+                    ks.ffn_gate_up.bind(device, &[&gu_params, &x, &ffn_norm, &w_gu, &h]),
+                ),
+                down: (ks.ffn_down.pipeline(device, &[wd.ggml_type]), ks.ffn_down.bind(device, &[&down_params, &h, &w_d, &x])),
             });
         }
 
@@ -464,11 +481,10 @@ impl WgpuEngine {
             cfg: cfg.clone(),
             max_ctx,
             top_k: opts.top_k,
-            kernels,
             layers,
             embed_parts,
             head_parts,
-            topk_bind,
+            topk,
             step_buf,
             step_bind,
             logits_readback: b.readback("logits-readback", logits.size()),
@@ -540,42 +556,43 @@ impl WgpuEngine {
             seq_len: pos as u32 + 1,
             n_chunks,
             chunk_len,
-            _pad: 0,
+            top_k: if feeds_next { 1 } else { self.top_k as u32 },
         }
     }
 
     /// Records the dispatches of `steps` (step, with output head) into one compute pass.
     fn encode(&self, encoder: &mut wgpu::CommandEncoder, steps: &[(StepUniform, bool)]) {
         let c = &self.cfg;
-        let k = &self.kernels;
-        let quads = ((c.n_head + 2 * c.n_kv_head) * c.head_dim / 4) as u32;
-        let dim_groups = c.dim.div_ceil(4) as u32;
-        let ff_groups = c.n_ff.div_ceil(4) as u32;
-        let embed_groups = (c.dim / 8).div_ceil(64) as u32;
+        let quads = ((c.n_head + 2 * c.n_kv_head) * c.head_dim / QKV_ROWS) as u32;
+        let out_groups = grid(c.dim.div_ceil(ATTN_OUT_ROWS) as u32, self.max_groups);
+        let down_groups = grid(c.dim.div_ceil(DOWN_ROWS) as u32, self.max_groups);
+        let ff_groups = grid(c.n_ff.div_ceil(GATE_UP_ROWS) as u32, self.max_groups);
+        let qkv_groups = grid(quads, self.max_groups);
+        let embed_groups = ((c.dim / 8).div_ceil(64) as u32, 1);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tokens"), timestamp_writes: None });
         for (i, (s, head)) in steps.iter().enumerate() {
             let offset = [(i as u64 * STEP_STRIDE) as u32];
-            let mut dispatch = |kernel: &super::pipelines::Kernel, bind: &wgpu::BindGroup, groups: (u32, u32)| {
-                pass.set_pipeline(&kernel.pipeline);
+            let mut dispatch = |(pipeline, bind): &Bound, groups: (u32, u32)| {
+                pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bind, &[]);
                 pass.set_bind_group(1, &self.step_bind, &offset);
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             };
-            for bind in &self.embed_parts {
-                dispatch(&k.embed, bind, (embed_groups, 1));
+            for part in &self.embed_parts {
+                dispatch(part, embed_groups);
             }
             for layer in &self.layers {
-                dispatch(&k.qkv_rope, &layer.qkv, grid(quads, self.max_groups));
-                dispatch(&k.attention, &layer.attention, (c.n_head as u32, s.n_chunks));
-                dispatch(&k.attn_out, &layer.attn_out, grid(dim_groups, self.max_groups));
-                dispatch(&k.ffn_gate_up, &layer.gate_up, grid(ff_groups, self.max_groups));
-                dispatch(&k.ffn_down, &layer.down, grid(dim_groups, self.max_groups));
+                dispatch(&layer.qkv, qkv_groups);
+                dispatch(&layer.attention, (c.n_head as u32, s.n_chunks));
+                dispatch(&layer.attn_out, out_groups);
+                dispatch(&layer.gate_up, ff_groups);
+                dispatch(&layer.down, down_groups);
             }
             if *head {
-                for (bind, groups) in &self.head_parts {
-                    dispatch(&k.lm_head, bind, grid(*groups, self.max_groups));
+                for (part, groups) in &self.head_parts {
+                    dispatch(part, grid(*groups, self.max_groups));
                 }
-                dispatch(&k.topk, &self.topk_bind, (1, 1));
+                dispatch(&self.topk, (1, 1));
             }
         }
     }
@@ -642,7 +659,11 @@ impl WgpuEngine {
                         Want::AllLogits | Want::AllTop => true,
                         Want::LastLogits | Want::LastTop => final_chunk && i + 1 == n,
                     };
-                    (self.step(start + i, if all { i } else { 0 }, false), head)
+                    let mut step = self.step(start + i, if all { i } else { 0 }, false);
+                    if wants_logits {
+                        step.top_k = 1; // logits are read back whole; top-k only needs the argmax
+                    }
+                    (step, head)
                 })
                 .collect();
             let rows = steps.iter().filter(|s| s.1).count();

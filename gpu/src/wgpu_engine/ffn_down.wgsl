@@ -3,16 +3,19 @@
 struct Params {
     k: u32,       // input width (n_ff)
     n_out: u32,   // rows (model dim)
-    w_type: u32,
+    _pad_type: u32,
     _pad: u32,
 }
+
+// Weight type, fixed per pipeline so the decoder's other branches compile away.
+override W_TYPE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
 
-const LANES: u32 = 16u;
+const LANES: u32 = 8u; // 8 rows per workgroup
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
@@ -23,13 +26,13 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         xs[i] = vec4<f32>(h[i * 4u], h[i * 4u + 1u], h[i * 4u + 2u], h[i * 4u + 3u]);
     }
     workgroupBarrier();
-    let row = (wid.y * nwg.x + wid.x) * 4u + lid / LANES;
+    let row = (wid.y * nwg.x + wid.x) * (64u / LANES) + lid / LANES;
     var partial = 0.0;
     if (row < p.n_out) {
-        partial = row_partial(p.w_type, row * words_per_row(p.w_type, p.k), p.k, lid % LANES);
+        partial = row_partial(W_TYPE, row * words_per_row(W_TYPE, p.k), p.k, lid % LANES);
     }
-    segment_sum(lid, partial);
+    publish_partials(lid, partial);
     if (lid % LANES == 0u && row < p.n_out) {
-        x[row] += red[lid];
+        x[row] += row_total(lid / LANES);
     }
 }

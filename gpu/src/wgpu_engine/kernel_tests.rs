@@ -17,7 +17,7 @@ fn step_at(pos: usize) -> StepUniform {
         seq_len: pos as u32 + 1,
         n_chunks,
         chunk_len,
-        _pad: 0,
+        top_k: 8,
     }
 }
 
@@ -38,9 +38,9 @@ fn matvec_with_residual_matches_cpu_for_every_weight_type() {
             let x0 = rng.vec(rows, 1.0);
             let want: Vec<f32> =
                 matvec(&dequantize(t, &w), k, &h).iter().zip(&x0).map(|(a, b)| a + b).collect();
-            let params = rig.uniform(&DownParams { k: k as u32, n_out: rows as u32, w_type: t, _pad: 0 });
+            let params = rig.uniform(&DownParams { k: k as u32, n_out: rows as u32, _pad: [0; 2] });
             let (hb, wb, xb) = (rig.storage(&h), rig.weights(t, k, rows, &w), rig.storage(&x0));
-            rig.run(&rig.kernels.ffn_down, &[&params, &hb, &wb, &xb], step_at(0), (rows.div_ceil(4) as u32, 1));
+            rig.run(&rig.kernels.ffn_down, &[t], &[&params, &hb, &wb, &xb], step_at(0), (rows.div_ceil(DOWN_ROWS) as u32, 1));
             assert_close(&format!("{} k={k}", type_name(t)), &rig.read::<f32>(&xb, rows), &want, 1e-5);
         }
     }
@@ -59,9 +59,9 @@ fn embedding_lookup_finds_the_token_in_the_right_part() {
             let tokens = rig.storage(&[token, 0]);
             let x = rig.storage(&vec![f32::NAN; dim]);
             for (lo, n) in [(0usize, 12usize), (12, 8)] {
-                let params = rig.uniform(&EmbedParams { dim: dim as u32, row_lo: lo as u32, n_rows: n as u32, w_type: t });
+                let params = rig.uniform(&EmbedParams { dim: dim as u32, row_lo: lo as u32, n_rows: n as u32, _pad: 0 });
                 let part = rig.weights(t, dim, n, &table[lo * row_bytes..(lo + n) * row_bytes]);
-                rig.run(&rig.kernels.embed, &[&params, &tokens, &part, &x], step_at(0), (1, 1));
+                rig.run(&rig.kernels.embed, &[t], &[&params, &tokens, &part, &x], step_at(0), (1, 1));
             }
             let want = &reference[token as usize * dim..(token as usize + 1) * dim];
             assert_eq!(rig.read::<f32>(&x, dim), want, "{} token {token}", type_name(t));
@@ -111,10 +111,8 @@ fn qkv_case(neox: bool, n_rot: usize, with_bias: bool) {
         n_q: n_q as u32,
         n_kv: n_kv as u32,
         head_dim: hd as u32,
-        q_type: tq,
-        k_type: tk,
-        v_type: tv,
         neox: neox as u32,
+        _pad0: [0; 3],
         q_base: 0,
         k_base: k_base as u32,
         v_base: v_base as u32,
@@ -128,8 +126,8 @@ fn qkv_case(neox: bool, n_rot: usize, with_bias: bool) {
     let cache_words = n_kv_head * max_ctx * hd / 2;
     let (xb, gb, wb, bb) = (rig.storage(&x), rig.storage(&g), rig.storage(&words), rig.storage(&bias));
     let (qb, kb, vb) = (rig.storage(&vec![0f32; n_q]), rig.storage(&vec![0u32; cache_words]), rig.storage(&vec![0u32; cache_words]));
-    let quads = ((n_q + 2 * n_kv) / 4) as u32;
-    rig.run(&rig.kernels.qkv_rope, &[&params, &xb, &gb, &wb, &bb, &qb, &kb, &vb], step_at(pos), (quads, 1));
+    let quads = (n_q + 2 * n_kv).div_ceil(QKV_ROWS) as u32;
+    rig.run(&rig.kernels.qkv_rope, &[tq, tk, tv], &[&params, &xb, &gb, &wb, &bb, &qb, &kb, &vb], step_at(pos), (quads, 1));
 
     let what = format!("neox={neox} n_rot={n_rot} bias={with_bias}");
     assert_close(&format!("q {what}"), &rig.read::<f32>(&qb, n_q), &q, 1e-4);
@@ -205,8 +203,7 @@ fn split_attention_and_output_projection_match_cpu() {
         head_dim: hd as u32,
         max_chunks: MAX_CHUNKS as u32,
         n_out: dim as u32,
-        w_type: t,
-        _pad: [0; 3],
+        _pad: [0; 4],
     });
     for seq_len in [1usize, 63, 150, 1100] {
         let q = rng.vec(n_head * hd, 1.0);
@@ -221,8 +218,8 @@ fn split_attention_and_output_projection_match_cpu() {
             matvec(&dequantize(t, &wo), n_head * hd, &attn).iter().zip(&x0).map(|(a, b)| a + b).collect();
         let (qb, xb) = (rig.storage(&q), rig.storage(&x0));
         let step = step_at(seq_len - 1);
-        rig.run(&rig.kernels.attention, &[&attn_params, &qb, &kb, &vb, &partials], step, (n_head as u32, step.n_chunks));
-        rig.run(&rig.kernels.attn_out, &[&out_params, &partials, &wb, &xb], step, (dim.div_ceil(4) as u32, 1));
+        rig.run(&rig.kernels.attention, &[], &[&attn_params, &qb, &kb, &vb, &partials], step, (n_head as u32, step.n_chunks));
+        rig.run(&rig.kernels.attn_out, &[t], &[&out_params, &partials, &wb, &xb], step, (dim.div_ceil(ATTN_OUT_ROWS) as u32, 1));
         assert_close(&format!("seq_len {seq_len} ({} chunks)", step.n_chunks), &rig.read::<f32>(&xb, dim), &want, 1e-4);
     }
 }
@@ -242,9 +239,9 @@ fn gate_up_silu_matches_cpu() {
     let mut words = pack_rows(tg, dim, n_ff, &wg).unwrap();
     let u_base = words.len() as u32;
     words.extend(pack_rows(tu, dim, n_ff, &wu).unwrap());
-    let params = rig.uniform(&GateUpParams { k: dim as u32, n_ff: n_ff as u32, g_type: tg, u_type: tu, g_base: 0, u_base, eps: 1e-6, _pad: 0 });
+    let params = rig.uniform(&GateUpParams { k: dim as u32, n_ff: n_ff as u32, g_base: 0, u_base, eps: 1e-6, _pad: [0; 3] });
     let (xb, gb, wb, hb) = (rig.storage(&x), rig.storage(&g), rig.storage(&words), rig.storage(&vec![0f32; n_ff]));
-    rig.run(&rig.kernels.ffn_gate_up, &[&params, &xb, &gb, &wb, &hb], step_at(0), ((n_ff / 4) as u32, 1));
+    rig.run(&rig.kernels.ffn_gate_up, &[tg, tu], &[&params, &xb, &gb, &wb, &hb], step_at(0), ((n_ff / GATE_UP_ROWS) as u32, 1));
     assert_close("silu(gate)·up", &rig.read::<f32>(&hb, n_ff), &want, 1e-4);
 }
 
@@ -257,11 +254,11 @@ fn lm_head_part_writes_its_rows_of_the_requested_logits_row() {
     let w = quantize(t, &rng.vec(n * dim, 1.0));
     let (x, g) = (rng.vec(dim, 1.0), rng.vec(dim, 1.0));
     let want = matvec(&dequantize(t, &w), dim, &rmsnorm(&x, &g, 1e-5));
-    let params = rig.uniform(&HeadParams { k: dim as u32, n_rows: n as u32, row_lo: lo as u32, vocab: vocab as u32, w_type: t, eps: 1e-5, _pad: [0; 2] });
+    let params = rig.uniform(&HeadParams { k: dim as u32, n_rows: n as u32, row_lo: lo as u32, vocab: vocab as u32, _pad_type: 0, eps: 1e-5, _pad: [0; 2] });
     let logits = rig.storage(&vec![-1.0f32; 2 * vocab]);
     let (xb, gb, wb) = (rig.storage(&x), rig.storage(&g), rig.weights(t, dim, n, &w));
     let step = StepUniform { logits_row: 1, ..step_at(0) };
-    rig.run(&rig.kernels.lm_head, &[&params, &xb, &gb, &wb, &logits], step, (n.div_ceil(4) as u32, 1));
+    rig.run(&rig.kernels.lm_head, &[t], &[&params, &xb, &gb, &wb, &logits], step, (n.div_ceil(HEAD_ROWS) as u32, 1));
     let got = rig.read::<f32>(&logits, 2 * vocab);
     assert!(got[..vocab + lo].iter().chain(&got[vocab + lo + n..]).all(|v| *v == -1.0), "rows outside the part untouched");
     assert_close("logits", &got[vocab + lo..vocab + lo + n], &want, 1e-5);
@@ -282,7 +279,7 @@ fn top_k_orders_by_logit_then_id_and_feeds_the_argmax_back() {
     let params = rig.uniform(&TopkParams { vocab: vocab as u32, k: k as u32, _pad: [0; 2] });
     let (lb, top, tokens) = (rig.storage(&logits), rig.storage(&vec![0u32; 4 * k]), rig.storage(&[0u32; 4]));
     let step = StepUniform { logits_row: 1, out_slot: 2, ..step_at(0) };
-    rig.run(&rig.kernels.topk, &[&params, &lb, &top, &tokens], step, (1, 1));
+    rig.run(&rig.kernels.topk, &[], &[&params, &lb, &top, &tokens], step, (1, 1));
     let raw = rig.read::<u32>(&top, 4 * k);
     let got: Vec<(u32, f32)> = raw[2 * k..4 * k].chunks(2).map(|p| (p[1], f32::from_bits(p[0]))).collect();
     assert_eq!(got, want);

@@ -3,6 +3,13 @@
 
 use super::pipelines::{Kernel, Slot, assemble, COMMON, MATVEC, QUANT, RMSNORM};
 
+/// Output rows one workgroup computes (64 / LANES in the kernel's WGSL).
+pub(crate) const QKV_ROWS: usize = 8;
+pub(crate) const ATTN_OUT_ROWS: usize = 8;
+pub(crate) const GATE_UP_ROWS: usize = 8;
+pub(crate) const DOWN_ROWS: usize = 8;
+pub(crate) const HEAD_ROWS: usize = 16;
+
 /// Most query heads × sequence chunks attn_out.wgsl can merge (MAX_MERGE there).
 pub(crate) const MAX_MERGE: usize = 1024;
 /// Largest head_dim attention.wgsl handles (MAX_HEAD_DIM there).
@@ -14,7 +21,7 @@ pub(crate) struct EmbedParams {
     pub dim: u32,
     pub row_lo: u32,
     pub n_rows: u32,
-    pub w_type: u32,
+    pub _pad: u32,
 }
 
 #[repr(C)]
@@ -24,10 +31,8 @@ pub(crate) struct QkvParams {
     pub n_q: u32,
     pub n_kv: u32,
     pub head_dim: u32,
-    pub q_type: u32,
-    pub k_type: u32,
-    pub v_type: u32,
     pub neox: u32,
+    pub _pad0: [u32; 3],
     pub q_base: u32,
     pub k_base: u32,
     pub v_base: u32,
@@ -58,8 +63,7 @@ pub(crate) struct AttnOutParams {
     pub head_dim: u32,
     pub max_chunks: u32,
     pub n_out: u32,
-    pub w_type: u32,
-    pub _pad: [u32; 3],
+    pub _pad: [u32; 4],
 }
 
 #[repr(C)]
@@ -67,12 +71,10 @@ pub(crate) struct AttnOutParams {
 pub(crate) struct GateUpParams {
     pub k: u32,
     pub n_ff: u32,
-    pub g_type: u32,
-    pub u_type: u32,
     pub g_base: u32,
     pub u_base: u32,
     pub eps: f32,
-    pub _pad: u32,
+    pub _pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -80,8 +82,7 @@ pub(crate) struct GateUpParams {
 pub(crate) struct DownParams {
     pub k: u32,
     pub n_out: u32,
-    pub w_type: u32,
-    pub _pad: u32,
+    pub _pad: [u32; 2],
 }
 
 #[repr(C)]
@@ -91,7 +92,7 @@ pub(crate) struct HeadParams {
     pub n_rows: u32,
     pub row_lo: u32,
     pub vocab: u32,
-    pub w_type: u32,
+    pub _pad_type: u32,
     pub eps: f32,
     pub _pad: [u32; 2],
 }
@@ -129,20 +130,24 @@ impl Kernels {
             parts.push(kernel);
             assemble(&parts, &consts)
         };
-        let k = |name: &str, src: String, slots: &[Slot]| Kernel::new(device, step_layout, name, &src, slots);
+        let k = |name: &str, src: String, slots: &[Slot], overrides: &'static [&'static str]| {
+            Kernel::new(device, step_layout, name, &src, slots, overrides)
+        };
+        const W: &[&str] = &["W_TYPE"];
         Self {
-            embed: k("embed", assemble(&[COMMON, QUANT, include_str!("embed.wgsl")], &[]), &[U, R, R, RW]),
+            embed: k("embed", assemble(&[COMMON, QUANT, include_str!("embed.wgsl")], &[]), &[U, R, R, RW], W),
             qkv_rope: k(
                 "qkv_rope",
                 matvec(include_str!("qkv_rope.wgsl"), true),
                 &[U, R, R, R, R, RW, RW, RW],
+                &["Q_TYPE", "K_TYPE", "V_TYPE"],
             ),
-            attention: k("attention", assemble(&[COMMON, include_str!("attention.wgsl")], &[]), &[U, R, R, R, RW]),
-            attn_out: k("attn_out", matvec(include_str!("attn_out.wgsl"), false), &[U, R, R, RW]),
-            ffn_gate_up: k("ffn_gate_up", matvec(include_str!("ffn_gate_up.wgsl"), true), &[U, R, R, R, RW]),
-            ffn_down: k("ffn_down", matvec(include_str!("ffn_down.wgsl"), false), &[U, R, R, RW]),
-            lm_head: k("lm_head", matvec(include_str!("lm_head.wgsl"), true), &[U, R, R, R, RW]),
-            topk: k("topk", assemble(&[COMMON, include_str!("topk.wgsl")], &[]), &[U, R, RW, RW]),
+            attention: k("attention", assemble(&[COMMON, include_str!("attention.wgsl")], &[]), &[U, R, R, R, RW], &[]),
+            attn_out: k("attn_out", matvec(include_str!("attn_out.wgsl"), false), &[U, R, R, RW], W),
+            ffn_gate_up: k("ffn_gate_up", matvec(include_str!("ffn_gate_up.wgsl"), true), &[U, R, R, R, RW], &["G_TYPE", "U_TYPE"]),
+            ffn_down: k("ffn_down", matvec(include_str!("ffn_down.wgsl"), false), &[U, R, R, RW], W),
+            lm_head: k("lm_head", matvec(include_str!("lm_head.wgsl"), true), &[U, R, R, R, RW], W),
+            topk: k("topk", assemble(&[COMMON, include_str!("topk.wgsl")], &[]), &[U, R, RW, RW], &[]),
         }
     }
 }

@@ -7,11 +7,14 @@ struct Params {
     n_rows: u32,   // vocabulary rows in this part
     row_lo: u32,   // first vocabulary id of this part
     vocab: u32,    // logits row stride
-    w_type: u32,
+    _pad_type: u32,
     eps: f32,
     _pad0: u32,
     _pad1: u32,
 }
+
+// Weight type, fixed per pipeline so the decoder's other branches compile away.
+override W_TYPE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -19,7 +22,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> w: array<u32>;
 @group(0) @binding(4) var<storage, read_write> logits: array<f32>;
 
-const LANES: u32 = 16u;
+const LANES: u32 = 4u; // 16 vocabulary rows per workgroup
 
 fn act_in(i: u32) -> f32 { return x[i]; }
 fn norm_weight(i: u32) -> f32 { return norm_w[i]; }
@@ -30,13 +33,13 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let lid = lid3.x;
     stage_rmsnorm(lid, p.k, p.eps);
-    let row = (wid.y * nwg.x + wid.x) * 4u + lid / LANES;
+    let row = (wid.y * nwg.x + wid.x) * (64u / LANES) + lid / LANES;
     var partial = 0.0;
     if (row < p.n_rows) {
-        partial = row_partial(p.w_type, row * words_per_row(p.w_type, p.k), p.k, lid % LANES);
+        partial = row_partial(W_TYPE, row * words_per_row(W_TYPE, p.k), p.k, lid % LANES);
     }
-    segment_sum(lid, partial);
+    publish_partials(lid, partial);
     if (lid % LANES == 0u && row < p.n_rows) {
-        logits[step.logits_row * p.vocab + p.row_lo + row] = red[lid];
+        logits[step.logits_row * p.vocab + p.row_lo + row] = row_total(lid / LANES);
     }
 }

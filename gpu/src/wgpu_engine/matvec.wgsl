@@ -17,29 +17,32 @@ fn row_partial(t: u32, row: u32, k: u32, lane: u32) -> f32 {
     return acc;
 }
 
-// Sums `v` over each run of LANES consecutive invocations; run r's sum ends in red[r * LANES].
-fn segment_sum(lid: u32, v: f32) {
+// Reductions use one barrier and then read the partials serially: on CPU adapters
+// (lavapipe, SwiftShader) every barrier is a coroutine switch per SIMD group, which made
+// log-step trees dominate; on GPUs the extra shared-memory reads are negligible.
+
+// Publishes each invocation's partial; afterwards `row_total(r)` is row r's sum.
+fn publish_partials(lid: u32, v: f32) {
     red[lid] = v;
     workgroupBarrier();
-    for (var s = LANES / 2u; s > 0u; s = s / 2u) {
-        if ((lid % LANES) < s) {
-            red[lid] += red[lid + s];
-        }
-        workgroupBarrier();
+}
+
+fn row_total(r: u32) -> f32 {
+    var s = 0.0;
+    for (var i = 0u; i < LANES; i++) {
+        s += red[r * LANES + i];
     }
+    return s;
 }
 
 // Sum of `v` over the whole workgroup (64 invocations), returned to every invocation.
 fn workgroup_sum(lid: u32, v: f32) -> f32 {
     red[lid] = v;
     workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            red[lid] += red[lid + s];
-        }
-        workgroupBarrier();
+    var total = 0.0;
+    for (var i = 0u; i < 64u; i++) {
+        total += red[i];
     }
-    let total = red[0];
     workgroupBarrier();
     return total;
 }

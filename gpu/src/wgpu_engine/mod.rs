@@ -6,6 +6,7 @@
 //! head and a GPU top-k, all recorded in one command encoder and sent in one submit.
 
 mod engine;
+mod gguf_source;
 mod kernels;
 mod model;
 mod pack;

@@ -14,6 +14,8 @@ pub struct LlamaConfig {
     pub vocab: usize,
     pub norm_eps: f32,
     pub rope_base: f32,
+    /// Position multiplier (linear RoPE scaling; 1.0 when unscaled).
+    pub rope_freq_scale: f32,
     /// Rotary dims per head (`rope.dimension_count`, usually head_dim).
     pub n_rot: usize,
     /// GPT-NeoX-style rotation of (i, i + n_rot/2) pairs (qwen2) instead of adjacent pairs.
@@ -31,7 +33,8 @@ pub struct TensorView<'a> {
     pub data: &'a [u8],
 }
 
-/// Where the engine gets its weights from.
+/// Where the engine gets its weights from. Besides the usual tensors, an optional
+/// `rope_freqs.weight` ([n_rot/2] F32, Llama 3.1) divides the rotary frequencies.
 pub trait WeightSource {
     fn tensor(&self, name: &str) -> Option<TensorView<'_>>;
 }

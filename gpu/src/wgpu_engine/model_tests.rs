@@ -37,6 +37,7 @@ fn tiny_config(neox: bool) -> LlamaConfig {
         vocab: 101,
         norm_eps: 1e-5,
         rope_base: 10000.0,
+        rope_freq_scale: 1.0,
         n_rot: 16,
         rope_neox: neox,
         context_len: 256,

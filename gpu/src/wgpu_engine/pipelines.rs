@@ -18,7 +18,7 @@ pub(crate) struct StepUniform {
     pub seq_len: u32,
     pub n_chunks: u32,
     pub chunk_len: u32,
-    pub _pad: u32,
+    pub top_k: u32,
 }
 
 pub(crate) const COMMON: &str = include_str!("common.wgsl");
@@ -34,10 +34,17 @@ pub(crate) enum Slot {
     ReadWrite,
 }
 
-/// A compute pipeline with its group-0 layout.
+/// One kernel: its group-0 layout and compiled module, and the pipelines made from it, one
+/// per combination of its `override` constants (the weight types it decodes), so the
+/// decoder's branches for other types compile away. Every variant shares the layout, so a
+/// bind group works with any of them.
 pub(crate) struct Kernel {
-    pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    module: wgpu::ShaderModule,
+    name: String,
+    overrides: &'static [&'static str],
+    variants: std::cell::RefCell<Vec<(Vec<u32>, wgpu::ComputePipeline)>>,
 }
 
 /// The layout of group 1: one uniform `Step` at a dynamic offset.
@@ -73,6 +80,7 @@ impl Kernel {
         name: &str,
         source: &str,
         slots: &[Slot],
+        overrides: &'static [&'static str],
     ) -> Self {
         let entries: Vec<wgpu::BindGroupLayoutEntry> = slots
             .iter()
@@ -105,15 +113,31 @@ impl Kernel {
             label: Some(name),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
+        Self { layout, pipeline_layout, module, name: name.to_string(), overrides, variants: Default::default() }
+    }
+
+    /// The pipeline for these override values (weight type ids), built on first use (at load).
+    pub fn pipeline(&self, device: &wgpu::Device, values: &[u32]) -> wgpu::ComputePipeline {
+        assert_eq!(values.len(), self.overrides.len(), "{}: one value per override", self.name);
+        if let Some((_, p)) = self.variants.borrow().iter().find(|(v, _)| v == values) {
+            return p.clone();
+        }
+        let constants: Vec<(&str, f64)> = self.overrides.iter().copied().zip(values.iter().map(|v| *v as f64)).collect();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(name),
-            layout: Some(&pipeline_layout),
-            module: &module,
+            label: Some(&self.name),
+            layout: Some(&self.pipeline_layout),
+            module: &self.module,
             entry_point: Some("main"),
-            compilation_options: Default::default(),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                // Every kernel writes its workgroup memory before reading it; skipping the
+                // zero-fill saves work per workgroup natively (browsers always zero-fill).
+                zero_initialize_workgroup_memory: false,
+            },
             cache: None,
         });
-        Self { pipeline, layout }
+        self.variants.borrow_mut().push((values.to_vec(), pipeline.clone()));
+        pipeline
     }
 
     /// A bind group for group 0 with `buffers` at bindings 0, 1, 2, ... (whole buffers).

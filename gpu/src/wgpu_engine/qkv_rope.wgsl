@@ -1,20 +1,21 @@
 // Fused attention input: RMSNorm(x) · [Wq; Wk; Wv] (+ bias), RoPE on q and k, q written for
 // attention, k and v appended to this layer's f16 KV cache at step.pos.
 //
-// Each workgroup computes one "quad" of four output rows, chosen so that both members of
-// every RoPE pair are in the same quad: NORM (llama.cpp rope type 0) rotates adjacent pairs
-// (2i, 2i+1); NEOX (type 2) rotates (i, i + head_dim/2), so a NEOX quad is rows
-// i, i+1, i+half, i+1+half. One invocation then finishes the quad (bias, rotation, writes).
+// Each half of a workgroup computes one "quad" of four output rows, chosen so that both
+// members of every RoPE pair are in the same quad: NORM (llama.cpp rope type 0) rotates
+// adjacent pairs (2i, 2i+1); NEOX (type 2) rotates (i, i + head_dim/2), so a NEOX quad is
+// rows i, i+1, i+half, i+1+half. One invocation then finishes the quad (bias, rotation,
+// writes).
 
 struct Params {
     k: u32,          // input width (model dim)
     n_q: u32,        // rows of Wq (n_head · head_dim)
     n_kv: u32,       // rows of Wk and of Wv (n_kv_head · head_dim)
     head_dim: u32,
-    q_type: u32,
-    k_type: u32,
-    v_type: u32,
     neox: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
     q_base: u32,     // first word of each section in the concatenated weight buffer
     k_base: u32,
     v_base: u32,
@@ -26,6 +27,11 @@ struct Params {
     inv_freq: array<vec4<f32>, 64>, // base^(-2i/n_rot), i < n_rot/2, packed by fours
 }
 
+// Weight type of each section, fixed per pipeline so the decoder's branches compile away.
+override Q_TYPE: u32;
+override K_TYPE: u32;
+override V_TYPE: u32;
+
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> norm_w: array<f32>;
@@ -35,7 +41,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
 
-const LANES: u32 = 16u;
+const LANES: u32 = 8u; // 8 rows = 2 quads per workgroup
 const TAU: f32 = 6.283185307179586;
 
 fn act_in(i: u32) -> f32 { return x[i]; }
@@ -74,7 +80,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let lid = lid3.x;
-    let quad = wid.y * nwg.x + wid.x;
+    let quad = (wid.y * nwg.x + wid.x) * 2u + lid / 32u;
     stage_rmsnorm(lid, p.k, p.eps);
 
     let q_quads = p.n_q / 4u;
@@ -89,23 +95,23 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         section = 1u;
         lq = quad - q_quads;
     }
-    let r = lid / LANES;
+    let r = (lid / LANES) % 4u;
     let row = quad_row(lq, r, section < 2u);
-    var t = p.q_type;
+    var t = Q_TYPE;
     var base = p.q_base;
     if (section == 1u) {
-        t = p.k_type;
+        t = K_TYPE;
         base = p.k_base;
     } else if (section == 2u) {
-        t = p.v_type;
+        t = V_TYPE;
         base = p.v_base;
     }
     var partial = 0.0;
     if (valid) {
         partial = row_partial(t, base + row * words_per_row(t, p.k), p.k, lid % LANES);
     }
-    segment_sum(lid, partial);
-    if (lid != 0u || !valid) {
+    publish_partials(lid, partial);
+    if (lid % 32u != 0u || !valid) {
         return;
     }
 
@@ -119,7 +125,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         } else if (section == 2u) {
             bias_row += p.n_q + p.n_kv;
         }
-        v[m] = red[m * LANES];
+        v[m] = row_total(lid / LANES + m);
         if (p.has_bias != 0u) {
             v[m] += bias[bias_row];
         }

@@ -205,13 +205,14 @@ impl Rig {
         self.storage(&pack::pack_rows(t, k, rows, gguf).unwrap())
     }
 
-    pub fn run(&self, kernel: &Kernel, buffers: &[&wgpu::Buffer], step: StepUniform, groups: (u32, u32)) {
+    /// Runs `kernel` specialised for `types` (its override values) once.
+    pub fn run(&self, kernel: &Kernel, types: &[u32], buffers: &[&wgpu::Buffer], step: StepUniform, groups: (u32, u32)) {
         self.gpu.queue.write_buffer(&self.step_buf, 0, bytemuck::bytes_of(&step));
         let bind = kernel.bind(&self.gpu.device, buffers);
         let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&kernel.pipeline);
+            pass.set_pipeline(&kernel.pipeline(&self.gpu.device, types));
             pass.set_bind_group(0, &bind, &[]);
             pass.set_bind_group(1, &self.step_bind, &[0]);
             pass.dispatch_workgroups(groups.0, groups.1, 1);

@@ -1,4 +1,4 @@
-// GPU-side sampling support: the k largest logits of row step.logits_row, in order (ties
+// GPU-side sampling support: the step.top_k largest logits of row step.logits_row, in order (ties
 // broken by the lower id, as a CPU argmax would), found by k rounds of a workgroup argmax
 // over the entries ranked after the previous round's pick. The first pick (the argmax) is
 // also written to tokens[step.out_slot], where the next step's embedding lookup can read it
@@ -6,7 +6,7 @@
 
 struct Params {
     vocab: u32,
-    k: u32,
+    k: u32,      // candidates kept per row (row stride of `top`); a step may ask for fewer
     _pad0: u32,
     _pad1: u32,
 }
@@ -31,7 +31,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>) {
     let row = step.logits_row * p.vocab;
     var prev_v = bitcast<f32>(0x7f800000u); // +inf: nothing picked yet
     var prev_i = 0xffffffffu;
-    for (var round = 0u; round < p.k; round++) {
+    let k = min(step.top_k, p.k);
+    for (var round = 0u; round < k; round++) {
         var bv = -bitcast<f32>(0x7f800000u);
         var bi = 0xffffffffu;
         for (var i = lid; i < p.vocab; i += WG) {
