@@ -29,6 +29,7 @@
 //! JS hooks (`window.wasmBindings`, see `test_hooks.rs`): `current_log_hash()`,
 //! `current_cursor()`, `current_log_len()`, `current_log_jsonl()`, plus the lead's probes.
 
+pub mod backends;
 pub mod cast;
 pub mod engine;
 pub mod export;
@@ -36,6 +37,7 @@ pub mod fixture;
 pub mod layout;
 pub mod link;
 pub mod markdown;
+pub mod models;
 pub mod pages;
 pub mod replay;
 pub mod route;
@@ -114,6 +116,7 @@ pub fn App() -> impl IntoView {
         Route::Shared(link) => view! { <pages::scenario::SharedPage link=link /> }.into_any(),
         Route::Runs => view! { <pages::runs::RunsPage /> }.into_any(),
         Route::About => view! { <pages::about::About /> }.into_any(),
+        Route::Models => view! { <models::page::ModelsPage /> }.into_any(),
     };
     view! {
         <header class="top">
@@ -122,6 +125,7 @@ pub fn App() -> impl IntoView {
             <nav aria-label="Main">
                 <a href="#/" data-testid="nav-gallery">"Gallery"</a>
                 <a href="#/runs" data-testid="nav-runs">"Runs"</a>
+                <a href="#/models" data-testid="nav-models">"Models & keys"</a>
                 <a href="#/about" data-testid="nav-about">"About"</a>
                 <button class="help-btn" aria-label="Keyboard shortcuts (?)" on:click=move |_| ctx.help.update(|h| *h = !*h)>"?"</button>
             </nav>

@@ -12,6 +12,8 @@ pub enum Route {
     Shared(String),
     Runs,
     About,
+    /// Local models and remote API profiles.
+    Models,
     /// A hash we do not know; the app shows the gallery with a message.
     Unknown(String),
 }
@@ -29,6 +31,7 @@ pub fn parse(hash: &str) -> Route {
         (Some("s"), Some(id), None) if valid_id(id) => Route::Scenario(id.to_string()),
         (Some("runs"), None, _) => Route::Runs,
         (Some("about"), None, _) => Route::About,
+        (Some("models"), None, _) => Route::Models,
         _ => Route::Unknown(h.to_string()),
     }
 }
@@ -41,6 +44,7 @@ pub fn href(route: &Route) -> String {
         Route::Shared(link) => format!("#s={link}"),
         Route::Runs => "#/runs".into(),
         Route::About => "#/about".into(),
+        Route::Models => "#/models".into(),
         Route::Unknown(h) => format!("#{h}"),
     }
 }

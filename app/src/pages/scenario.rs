@@ -68,7 +68,7 @@ pub fn SharedPage(link: String) -> impl IntoView {
                         <section class="gate" data-testid="link-gate">
                             <h2>{s.title.clone()}</h2>
                             <p>"This shared scenario asks for these backends: "<b>{list}</b>"."</p>
-                            <p>"Nothing has been downloaded or sent. This build runs every agent as a simulated agent; when you continue, the scenario opens in the editor and runs only when you press Run."</p>
+                            <crate::backends::gate::GateDetails scenario=s.clone() />
                             <button data-testid="link-continue" aria-label="Open the shared scenario" on:click=move |_| accepted.set(true)>"Open it"</button>
                             " " <a href="#/">"Back to the gallery"</a>
                         </section>
@@ -128,8 +128,13 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
     let share: RwSignal<Option<String>> = RwSignal::new(None);
     let locked = Memo::new(move |_| scenario.with(|s| s.ui.locked.clone()));
 
+    let live = crate::backends::Live::new();
     let run_now = move || {
         let s = scenario.get_untracked();
+        if crate::backends::needs_driver(&s) {
+            tab.set(Tab::Watch);
+            return crate::backends::start(ctx, live, s, seed.get_untracked(), history, current);
+        }
         let now = engine::now_ms();
         match engine::run(&s, seed.get_untracked(), engine::new_run_id(now), now) {
             Ok(r) => {
@@ -317,6 +322,7 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                         class:on=move || tab.get() == t on:click=move |_| tab.set(t)>{t.name()}</button>
                 }).collect_view()}
             </nav>
+            <crate::backends::view::LivePanel live=live />
             <div class="tab-body">
                 <div class:hidden=move || tab.get() != Tab::Watch>{watch}</div>
                 {move || match tab.get() {

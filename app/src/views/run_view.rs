@@ -21,13 +21,18 @@ pub fn RunView(run: Signal<Arc<RunData>>) -> impl IntoView {
     provide_context(player);
     // A new run starts at its end state (the result), so the graph shows the outcome; play
     // replays it from the start.
-    Effect::new(move |prev: Option<String>| {
-        let id = run.with(|r| r.id.clone());
-        if prev.as_ref().is_some_and(|p| *p != id) {
-            player.playing.set(false);
-            player.seek(usize::MAX);
+    // A live run (LLM agents) grows under the same id: follow it while at the end.
+    Effect::new(move |prev: Option<(String, usize)>| {
+        let (id, len) = run.with(|r| (r.id.clone(), r.log.len()));
+        if let Some((pid, plen)) = &prev {
+            if *pid != id {
+                player.playing.set(false);
+                player.seek(usize::MAX);
+            } else if len > *plen && player.cursor.get_untracked() >= *plen {
+                player.seek(usize::MAX);
+            }
         }
-        id
+        (id, len)
     });
     let keys = window_event_listener(ev::keydown, move |e| {
         if typing(&e) || e.ctrl_key() || e.meta_key() || e.alt_key() {

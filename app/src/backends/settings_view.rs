@@ -1,0 +1,156 @@
+//! The settings form for remote profiles and per-run limits. Keys are typed into a
+//! password field, saved to localStorage only, and never shown again (the list says
+//! "key set"); leaving the key empty when editing keeps the saved one.
+
+use leptos::prelude::*;
+
+use super::protocol::{ApiKind, Profile};
+use super::settings::{self, Settings};
+use crate::AppCtx;
+
+#[component]
+pub fn BackendSettings() -> impl IntoView {
+    let ctx = expect_context::<AppCtx>();
+    let saved = RwSignal::new(settings::load());
+    let ex = settings::example_profile(ApiKind::Openai);
+    let name = RwSignal::new(ex.name.clone());
+    let kind = RwSignal::new(ex.kind.name().to_string());
+    let url = RwSignal::new(ex.url.clone());
+    let key = RwSignal::new(String::new());
+    let model = RwSignal::new(ex.model.clone());
+    let max_tokens = RwSignal::new(ex.max_tokens.to_string());
+    let price_in = RwSignal::new("0".to_string());
+    let price_out = RwSignal::new("0".to_string());
+    let max_calls = RwSignal::new(saved.get_untracked().max_remote_calls.to_string());
+    let timeout_s = RwSignal::new(saved.get_untracked().timeout_s.to_string());
+    let local_tokens = RwSignal::new(saved.get_untracked().local_max_tokens.to_string());
+
+    let store = move |s: Settings, msg: String| match settings::save(&s) {
+        Ok(()) => {
+            saved.set(s);
+            ctx.notify(msg);
+        }
+        Err(e) => ctx.fail(e),
+    };
+    let save_profile = move |_| {
+        let mut s = saved.get_untracked();
+        let n = name.get_untracked().trim().to_string();
+        let old_key = s.profile(&n).map(|p| p.key.clone()).unwrap_or_default();
+        let k = key.get_untracked();
+        let parse_f = |v: String| v.trim().parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+        let (Some(pi), Some(po)) = (parse_f(price_in.get_untracked()), parse_f(price_out.get_untracked())) else {
+            return ctx.fail("Prices are USD per million tokens, a number ≥ 0.");
+        };
+        let Ok(mt) = max_tokens.get_untracked().trim().parse::<u32>() else { return ctx.fail("Max tokens must be a whole number.") };
+        let p = Profile {
+            name: n.clone(),
+            kind: ApiKind::parse(&kind.get_untracked()).unwrap_or_default(),
+            url: url.get_untracked().trim().to_string(),
+            key: if k.is_empty() { old_key } else { k.trim().to_string() },
+            model: model.get_untracked().trim().to_string(),
+            max_tokens: mt,
+            temperature: None,
+            price_in: pi,
+            price_out: po,
+        };
+        if let Err(e) = p.validate() {
+            return ctx.fail(e);
+        }
+        s.upsert(p);
+        key.set(String::new());
+        store(s, format!("Saved the profile \"{n}\" in this browser only. Scenarios use it as remote:{n}."));
+    };
+    let save_limits = move |_| {
+        let mut s = saved.get_untracked();
+        match (max_calls.get_untracked().trim().parse(), timeout_s.get_untracked().trim().parse(), local_tokens.get_untracked().trim().parse()) {
+            (Ok(c), Ok(t), Ok(l)) => {
+                s.max_remote_calls = c;
+                s.timeout_s = t;
+                s.local_max_tokens = l;
+                store(s, "Saved the limits.".into());
+            }
+            _ => ctx.fail("Limits must be whole numbers."),
+        }
+    };
+    let field = |label: &'static str, testid: &'static str, sig: RwSignal<String>, kind_attr: &'static str| {
+        view! {
+            <label>{label}
+                <input type=kind_attr data-testid=testid aria-label=label autocomplete="off" prop:value=move || sig.get()
+                    on:input=move |ev| sig.set(event_target_value(&ev)) />
+            </label>
+        }
+    };
+    view! {
+        <section class="backend-settings" data-testid="backend-settings">
+            <h2>"Remote models"</h2>
+            <p class="muted">"Profiles and keys stay in this browser (localStorage). They are never put in links, exports or run logs, and requests go only to the profile's own URL. Agents use a profile by its name: backend remote:<name>."</p>
+            <table>
+                <thead><tr><th>"name"</th><th>"API"</th><th>"URL"</th><th>"model"</th><th>"key"</th><th></th></tr></thead>
+                <tbody>
+                    {move || saved.get().profiles.into_iter().map(|p| {
+                        let p2 = p.clone();
+                        let n = p.name.clone();
+                        view! {
+                            <tr data-testid="profile-row" data-profile=p.name.clone()>
+                                <td>{p.name.clone()}</td>
+                                <td>{p.kind.name()}</td>
+                                <td>{p.url.clone()}</td>
+                                <td>{p.model.clone()}</td>
+                                <td>{if p.key.is_empty() { "none" } else { "key set" }}</td>
+                                <td>
+                                    <button data-testid="profile-edit" aria-label=format!("Edit {}", p.name) on:click=move |_| {
+                                        name.set(p2.name.clone());
+                                        kind.set(p2.kind.name().into());
+                                        url.set(p2.url.clone());
+                                        key.set(String::new());
+                                        model.set(p2.model.clone());
+                                        max_tokens.set(p2.max_tokens.to_string());
+                                        price_in.set(p2.price_in.to_string());
+                                        price_out.set(p2.price_out.to_string());
+                                    }>"edit"</button>
+                                    <button data-testid="profile-delete" aria-label=format!("Delete {}", p.name) on:click=move |_| {
+                                        let mut s = saved.get_untracked();
+                                        s.profiles.retain(|x| x.name != n);
+                                        store(s, format!("Deleted the profile \"{n}\" and its key."));
+                                    }>"delete"</button>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <fieldset class="profile-form">
+                <legend>"Add or update a profile"</legend>
+                {field("name", "profile-name", name, "text")}
+                <label>"API"
+                    <select data-testid="profile-kind" aria-label="API kind" prop:value=move || kind.get()
+                        on:change=move |ev| {
+                            let k = event_target_value(&ev);
+                            if let Some(kk) = ApiKind::parse(&k) {
+                                let ex = settings::example_profile(kk);
+                                url.set(ex.url);
+                                model.set(ex.model);
+                            }
+                            kind.set(k);
+                        }>
+                        {ApiKind::ALL.into_iter().map(|k| view! { <option value=k.name()>{k.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                {field("URL", "profile-url", url, "url")}
+                {field("key (empty: keep the saved one)", "profile-key", key, "password")}
+                {field("model", "profile-model", model, "text")}
+                {field("max tokens", "profile-max-tokens", max_tokens, "number")}
+                {field("USD / M prompt tokens", "profile-price-in", price_in, "number")}
+                {field("USD / M reply tokens", "profile-price-out", price_out, "number")}
+                <button class="primary" data-testid="profile-save" on:click=save_profile>"Save profile"</button>
+            </fieldset>
+            <fieldset class="limits">
+                <legend>"Limits"</legend>
+                {field("remote calls per run (cap)", "max-remote-calls", max_calls, "number")}
+                {field("timeout (s)", "timeout-s", timeout_s, "number")}
+                {field("local model: max reply tokens", "local-max-tokens", local_tokens, "number")}
+                <button data-testid="limits-save" on:click=save_limits>"Save limits"</button>
+            </fieldset>
+        </section>
+    }
+}

@@ -1,0 +1,75 @@
+//! The live panel of a run with LLM agents: each ask of the current wave with its state
+//! and its text as it streams in, the prompt it was sent, per-agent tokens and cost, the
+//! remote-call count against the cap, and Stop.
+
+use leptos::prelude::*;
+
+use super::driver::{AskState, Live};
+
+#[component]
+pub fn LivePanel(live: Live) -> impl IntoView {
+    let shown = move || live.running.get() || !live.asks.with(Vec::is_empty);
+    let cap = super::settings::load().max_remote_calls;
+    move || {
+        shown().then(|| {
+            view! {
+                <section class="live-panel" data-testid="live-panel" data-running=move || live.running.get().to_string() aria-live="polite">
+                    <header>
+                        <b>"Live"</b>
+                        <span class="muted" data-testid="live-status">{move || live.status.get()}</span>
+                        <span class="muted" data-testid="remote-calls" title="Remote HTTP requests this run (retries count) / cap per run">
+                            {move || format!("remote calls {} / {cap}", live.remote_calls.get())}
+                        </span>
+                        <button data-testid="live-stop" aria-label="Stop the run" disabled=move || !live.running.get()
+                            on:click=move |_| super::stop(&live.run_id.get_untracked())>"■ Stop"</button>
+                    </header>
+                    <ul class="live-asks">
+                        {move || live.asks.get().into_iter().map(|a| {
+                            let state = a.state.name();
+                            let detail = match &a.state {
+                                AskState::Retrying { attempt, wait_ms, reason } => Some(format!("retry {attempt} in {:.1} s: {reason}", f64::from(*wait_ms) / 1000.0)),
+                                AskState::Failed(m) => Some(m.clone()),
+                                _ => None,
+                            };
+                            let is_error = matches!(a.state, AskState::Failed(_));
+                            let speed = match (a.ttft_ms, a.total_ms) {
+                                (Some(t), Some(total)) if a.pieces > 1 && total > t => format!(" · first text {:.0} ms · {:.1} pieces/s", t, f64::from(a.pieces - 1) * 1000.0 / (total - t)),
+                                (Some(t), _) => format!(" · first text {t:.0} ms"),
+                                _ => String::new(),
+                            };
+                            view! {
+                                <li data-testid="live-ask" data-agent=a.agent.to_string() data-state=state class=format!("live-ask {state}")>
+                                    <div class="who">
+                                        <b>{a.agent_name.clone()}</b>
+                                        <span class="muted">{format!(" · {} · {} · round {}{speed}", a.backend, a.purpose, a.round)}</span>
+                                        <span class=format!("badge st-{state}")>{state}</span>
+                                    </div>
+                                    {detail.map(|d| view! {
+                                        <p class=if is_error { "warn" } else { "muted" } data-testid=if is_error { "live-error" } else { "live-retry" }>{d}</p>
+                                    })}
+                                    <pre class="live-text" data-testid="live-text">{a.text.clone()}</pre>
+                                    <details><summary>"prompt sent"</summary><pre class="prompt" data-testid="live-prompt">{a.prompt.clone()}</pre></details>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <table class="agent-usage">
+                        <thead><tr><th>"agent"</th><th>"calls"</th><th>"prompt tok"</th><th>"reply tok"</th><th>"est. cost"</th><th></th></tr></thead>
+                        <tbody>
+                            {move || live.agents.get().into_iter().map(|(agent, t)| { let err_attr = t.error.clone().unwrap_or_default(); view! {
+                                <tr data-testid="agent-usage" data-agent=agent.to_string() data-error=err_attr>
+                                    <td>{format!("#{agent}")}</td>
+                                    <td>{t.calls}</td>
+                                    <td>{t.prompt_tokens}</td>
+                                    <td>{t.completion_tokens}</td>
+                                    <td>{if t.cost > 0.0 { format!("${:.4}", t.cost) } else { "—".into() }}</td>
+                                    <td class="muted">{if t.reported { "reported" } else { "estimated" }}{t.error.map(|e| format!(" · error: {e}"))}</td>
+                                </tr>
+                            }}).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }
+        })
+    }
+}
