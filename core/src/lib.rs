@@ -56,12 +56,14 @@ pub mod determinism;
 pub mod engine;
 pub mod event;
 pub mod mechanisms;
+pub mod link;
 pub mod metrics;
 pub mod parse;
 pub mod prompt;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod tasks;
 pub mod topology;
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 pub const SCENARIO_VERSION: u32 = 1;
 
 /// Hard limits checked by `validate` (they keep decoded links and sweeps cheap).
-pub const MAX_AGENTS: usize = 256;
+pub const MAX_AGENTS: usize = 64;
 pub const MAX_TEXT: usize = 4_000;
 pub const MAX_EDGES: usize = 20_000;
 
