@@ -10,6 +10,9 @@ pub fn load_scenario(arg: &str) -> Result<Scenario, CliError> {
     if let Some(id) = arg.strip_prefix("builtin:") {
         return council_core::builtin(id).map_err(|e| CliError::bad(e.0));
     }
+    if arg.contains("#s=") || arg.starts_with("s=") {
+        return council_core::link::decode(arg).map_err(|e| CliError::bad(e.to_string()));
+    }
     let text = if arg == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -28,5 +31,5 @@ pub fn load_scenario(arg: &str) -> Result<Scenario, CliError> {
 }
 
 pub fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).expect("values serialize"));
+    out!("{}", serde_json::to_string_pretty(v).expect("values serialize"));
 }

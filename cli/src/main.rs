@@ -2,6 +2,17 @@
 //! JSON on stdout with `--json`, human text otherwise; exit 0 on success, 2 on bad input
 //! with a one-line error on stderr (1 when something fails after the input was accepted).
 
+/// `println!` that ends the process quietly when stdout is closed (e.g. piped to `head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+
 mod bench;
 mod input;
 mod link_cmd;
@@ -75,7 +86,7 @@ fn main() -> ExitCode {
         Command::Link(c) => link_cmd::link(c),
         Command::Bench(c) => bench::bench(c),
         Command::ProbeDigest { seed, steps } => {
-            println!("{}", council_core::determinism::probe_digest(seed.unwrap_or(42), steps.unwrap_or(1000)));
+            out!("{}", council_core::determinism::probe_digest(seed.unwrap_or(42), steps.unwrap_or(1000)));
             Ok(())
         }
     };

@@ -43,7 +43,7 @@ pub fn run(a: RunArgs) -> CliResult {
         }));
     } else {
         let title = if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title };
-        println!("{title} (seed {seed})");
+        out!("{title} (seed {seed})");
         for e in r.log.events() {
             let line = match &e.kind {
                 EventKind::Note { text } => format!("  [round {}] {text}", e.round),
@@ -63,10 +63,10 @@ pub fn run(a: RunArgs) -> CliResult {
                 EventKind::Error { message, .. } => format!("  [round {}] error: {message}", e.round),
                 _ => continue,
             };
-            println!("{line}");
+            out!("{line}");
         }
         let s = &r.summary;
-        println!(
+        out!(
             "final answer {} (truth {}), {} calls, {} tokens, {} messages, log {}",
             s.final_answer.as_deref().unwrap_or("none"),
             s.truth,
@@ -76,7 +76,7 @@ pub fn run(a: RunArgs) -> CliResult {
             r.log_hash
         );
         let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{k}={}", fmt_num(*v))).collect();
-        println!("metrics: {}", m.join(" "));
+        out!("metrics: {}", m.join(" "));
     }
     Ok(())
 }
@@ -111,7 +111,7 @@ pub fn scenarios(a: ScenariosArgs) -> CliResult {
         print_json(&json!({ "scenarios": list }));
     } else {
         for s in &all {
-            println!("{:<18} {:<14} {}", s.id, s.family, s.title);
+            out!("{:<26} {:<14} {}", s.id, s.family, s.title);
         }
     }
     Ok(())

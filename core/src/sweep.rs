@@ -163,7 +163,8 @@ pub fn run_config_seed(scenario: &Scenario, seed: u64) -> Metrics {
     run_simulated_seed(scenario, seed).map(|r| r.metrics).unwrap_or_default()
 }
 
-/// Mean and 95% interval (normal approximation, mean ± 1.96·s/√n).
+/// Mean and 95% interval (normal approximation, mean ± 1.96·s/√n, kept inside the
+/// observed range).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stat {
     pub mean: f64,
@@ -185,7 +186,9 @@ impl Stat {
         }
         let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n as f64 - 1.0);
         let half = 1.96 * libm::sqrt(var / n as f64);
-        Stat { mean, lo: mean - half, hi: mean + half, n: n as u32 }
+        // Keep the interval inside the observed range (a share cannot exceed 1).
+        let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        Stat { mean, lo: (mean - half).max(min), hi: (mean + half).min(max), n: n as u32 }
     }
 }
 
