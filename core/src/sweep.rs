@@ -295,8 +295,11 @@ mod tests {
 
     #[test]
     fn stat_of_known_values() {
-        let s = Stat::of(&[0.0, 1.0, 0.0, 1.0]);
-        assert_eq!(s.mean, 0.5);
-        assert!((s.hi - s.mean - 1.96 * (1.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-12);
+        let s = Stat::of(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(s.mean, 2.5);
+        assert!((s.hi - s.mean - 1.96 * (5.0f64 / 12.0).sqrt()).abs() < 1e-12);
+        // Shares stay inside the observed range.
+        let p = Stat::of(&[0.0, 1.0, 0.0, 1.0]);
+        assert_eq!((p.lo, p.hi), (0.0, 1.0));
     }
 }
