@@ -6,4 +6,5 @@
 pub mod device;
 pub mod gguf;
 pub mod selftest;
+pub mod tokenizer;
 pub mod wgpu_engine;

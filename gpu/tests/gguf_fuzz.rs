@@ -140,20 +140,31 @@ fn synthetic() -> Vec<u8> {
         .kv("bool", false)
         .kv("names", vec!["a".to_string(), "bb".into(), "ccc".into()])
         .kv("ids", vec![1i32, 2, 3, 4])
-        .kv("nested", Array::Array(vec![Array::U16(vec![1, 2]), Array::String(vec!["z".into()])]))
+        .kv(
+            "nested",
+            Array::Array(vec![
+                Array::U16(vec![1, 2]),
+                Array::String(vec!["z".into()]),
+            ]),
+        )
         .kv("i64", Value::I64(-9));
     b.tensor_f32("a.weight", &[8], &[1.0; 8]).unwrap();
-    b.tensor("q.weight", GgmlType::Q4_1, &[32, 2], vec![3; 40]).unwrap();
-    b.tensor("e.weight", GgmlType::Q8_0, &[32, 1, 1], vec![5; 34]).unwrap();
-    b.tensor("h.weight", GgmlType::F16, &[4, 2], vec![7; 16]).unwrap();
+    b.tensor("q.weight", GgmlType::Q4_1, &[32, 2], vec![3; 40])
+        .unwrap();
+    b.tensor("e.weight", GgmlType::Q8_0, &[32, 1, 1], vec![5; 34])
+        .unwrap();
+    b.tensor("h.weight", GgmlType::F16, &[4, 2], vec![7; 16])
+        .unwrap();
     b.build()
 }
 
 fn test_model() -> std::path::PathBuf {
-    let path = std::env::var_os("COUNCIL_TEST_MODEL").map(Into::into).unwrap_or_else(|| {
-        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
+    let path = std::env::var_os("COUNCIL_TEST_MODEL")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        });
     assert!(
         path.exists(),
         "test model not found at {} (set COUNCIL_TEST_MODEL, or run scripts/setup to fetch it)",
@@ -172,7 +183,9 @@ fn real_header() -> Vec<u8> {
     let mut b = GgufBuilder::new();
     for (key, value) in gguf.metadata.iter() {
         let value = match value {
-            Value::Array(Array::String(v)) => Value::Array(Array::String(v[..v.len().min(64)].to_vec())),
+            Value::Array(Array::String(v)) => {
+                Value::Array(Array::String(v[..v.len().min(64)].to_vec()))
+            }
             Value::Array(Array::I32(v)) => Value::Array(Array::I32(v[..v.len().min(64)].to_vec())),
             other => other.clone(),
         };
@@ -254,7 +267,13 @@ fn mutate(rng: &mut Rng, input: &[u8], fields: &Fields) -> Vec<u8> {
             _ => {
                 let at = fields.u32s[rng.below(fields.u32s.len())];
                 if at + 4 <= b.len() {
-                    let v = [rng.below(14) as u32, rng.below(45) as u32, 9, u32::MAX, 1 << 31][rng.below(5)];
+                    let v = [
+                        rng.below(14) as u32,
+                        rng.below(45) as u32,
+                        9,
+                        u32::MAX,
+                        1 << 31,
+                    ][rng.below(5)];
                     b[at..at + 4].copy_from_slice(&v.to_le_bytes());
                 }
             }
@@ -270,13 +289,23 @@ fn use_parsed(g: &Gguf, bytes: &[u8], header_only: bool) {
         assert!(r.start >= g.data_offset && r.end <= g.file_size());
         match g.tensor_data(bytes, t) {
             Ok(view) => assert_eq!(view.len() as u64, t.n_bytes),
-            Err(_) => assert!(header_only, "tensor '{}' out of a fully parsed file", t.name),
+            Err(_) => assert!(
+                header_only,
+                "tensor '{}' out of a fully parsed file",
+                t.name
+            ),
         }
         assert_eq!(t.dtype.bytes_for(t.n_elements()), Some(t.n_bytes));
     }
     for (key, _) in g.metadata.iter() {
         let m = &g.metadata;
-        let _ = (m.get_u32(key), m.get_i64(key), m.get_f32(key), m.get_str(key), m.get_bool(key));
+        let _ = (
+            m.get_u32(key),
+            m.get_i64(key),
+            m.get_f32(key),
+            m.get_str(key),
+            m.get_bool(key),
+        );
         let _ = (m.get_str_array(key), m.get_i32_array(key), m.get_array(key));
     }
     let _ = ModelConfig::from_gguf(g);
@@ -292,13 +321,21 @@ struct Tally {
 fn fuzz(name: &str, input: &[u8], cases: usize, seed: u64, header_only: bool) -> Tally {
     let fields = walk(input);
     let mut rng = Rng(seed);
-    let mut tally = Tally { ok: 0, err: 0, peak: 0 };
+    let mut tally = Tally {
+        ok: 0,
+        err: 0,
+        peak: 0,
+    };
     for case in 0..cases {
         let bytes = mutate(&mut rng, input, &fields);
         PEAK.with(|p| p.set(0));
         ARMED.with(|a| a.set(true));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let parsed = if header_only { Gguf::parse_header(&bytes) } else { Gguf::parse(&bytes) };
+            let parsed = if header_only {
+                Gguf::parse_header(&bytes)
+            } else {
+                Gguf::parse(&bytes)
+            };
             match parsed {
                 Ok(g) => {
                     use_parsed(&g, &bytes, header_only);
@@ -316,16 +353,27 @@ fn fuzz(name: &str, input: &[u8], cases: usize, seed: u64, header_only: bool) ->
         match outcome {
             Ok(true) => tally.ok += 1,
             Ok(false) => tally.err += 1,
-            Err(_) => panic!("{name} case {case} (seed {seed}) panicked on {} bytes: {:02x?}", bytes.len(), bytes),
+            Err(_) => panic!(
+                "{name} case {case} (seed {seed}) panicked on {} bytes: {:02x?}",
+                bytes.len(),
+                bytes
+            ),
         }
         let limit = 16 * bytes.len() + (64 << 10);
-        assert!(peak <= limit, "{name} case {case}: allocation of {peak} bytes for a {}-byte input", bytes.len());
+        assert!(
+            peak <= limit,
+            "{name} case {case}: allocation of {peak} bytes for a {}-byte input",
+            bytes.len()
+        );
     }
     tally
 }
 
 fn total_cases() -> usize {
-    std::env::var("COUNCIL_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000)
+    std::env::var("COUNCIL_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
 }
 
 #[test]
@@ -337,7 +385,13 @@ fn mutated_gguf_inputs_never_panic_or_over_allocate() {
 
     let start = std::time::Instant::now();
     let a = fuzz("synthetic", &synthetic, total * 6 / 10, 0x5EED_0001, false);
-    let b = fuzz("real header", &real, total - total * 6 / 10, 0x5EED_0002, true);
+    let b = fuzz(
+        "real header",
+        &real,
+        total - total * 6 / 10,
+        0x5EED_0002,
+        true,
+    );
     println!(
         "{} cases in {:.2?}: synthetic {} ok / {} err (largest allocation {} B), real header {} ok / {} err ({} B)",
         total,
@@ -352,6 +406,11 @@ fn mutated_gguf_inputs_never_panic_or_over_allocate() {
     assert!(a.peak > 0 && b.peak > 0, "the allocation probe saw nothing");
     // Both outcomes must be common, or the mutations are not reaching the parser's depth.
     for (t, n) in [(&a, total * 6 / 10), (&b, total - total * 6 / 10)] {
-        assert!(t.ok * 50 >= n && t.err * 50 >= n, "ok {} err {} of {n}", t.ok, t.err);
+        assert!(
+            t.ok * 50 >= n && t.err * 50 >= n,
+            "ok {} err {} of {n}",
+            t.ok,
+            t.err
+        );
     }
 }

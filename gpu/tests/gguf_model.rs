@@ -4,10 +4,12 @@
 use council_gpu::gguf::{GgmlType, GgufFile, ModelConfig, RopeStyle};
 
 fn test_model() -> std::path::PathBuf {
-    let path = std::env::var_os("COUNCIL_TEST_MODEL").map(Into::into).unwrap_or_else(|| {
-        std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
+    let path = std::env::var_os("COUNCIL_TEST_MODEL")
+        .map(Into::into)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+        });
     assert!(
         path.exists(),
         "test model not found at {} (set COUNCIL_TEST_MODEL, or run scripts/setup to fetch it)",
@@ -30,8 +32,14 @@ fn smollm2_header_matches_the_reference_reading() {
     let m = &file.metadata;
     assert_eq!(m.get_str("tokenizer.ggml.model").unwrap(), "gpt2");
     assert_eq!(m.get_str("tokenizer.ggml.pre").unwrap(), "smollm");
-    assert_eq!(m.get_str_array("tokenizer.ggml.tokens").unwrap().len(), 49152);
-    assert_eq!(m.get_str_array("tokenizer.ggml.merges").unwrap().len(), 48900);
+    assert_eq!(
+        m.get_str_array("tokenizer.ggml.tokens").unwrap().len(),
+        49152
+    );
+    assert_eq!(
+        m.get_str_array("tokenizer.ggml.merges").unwrap().len(),
+        48900
+    );
     let types = m.get_i32_array("tokenizer.ggml.token_type").unwrap();
     assert_eq!(types.iter().filter(|&&t| t == 3).count(), 17);
     assert_eq!(m.get_u32("tokenizer.ggml.bos_token_id").unwrap(), 1);
@@ -39,9 +47,19 @@ fn smollm2_header_matches_the_reference_reading() {
     assert_eq!(m.get_u32("general.file_type").unwrap(), 3);
 
     let count = |t: GgmlType| file.tensors.iter().filter(|i| i.dtype == t).count();
-    assert_eq!((count(GgmlType::Q8_0), count(GgmlType::Q4_1), count(GgmlType::F32)), (1, 210, 61));
+    assert_eq!(
+        (
+            count(GgmlType::Q8_0),
+            count(GgmlType::Q4_1),
+            count(GgmlType::F32)
+        ),
+        (1, 210, 61)
+    );
     let embd = file.tensor("token_embd.weight").unwrap();
-    assert_eq!((embd.dims(), embd.offset, embd.n_bytes), (&[576, 49152][..], 0, 30_081_024));
+    assert_eq!(
+        (embd.dims(), embd.offset, embd.n_bytes),
+        (&[576, 49152][..], 0, 30_081_024)
+    );
     let norm = file.tensor_data("output_norm.weight").unwrap();
     assert_eq!(norm.len(), 2304);
     let first = f32::from_le_bytes(norm[..4].try_into().unwrap());
@@ -54,11 +72,20 @@ fn smollm2_model_config() {
     let c = ModelConfig::from_gguf(&file).unwrap();
     assert_eq!(c.architecture, "llama");
     assert_eq!(
-        (c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab, c.n_ctx_train),
+        (
+            c.n_layer,
+            c.n_embd,
+            c.n_head,
+            c.n_head_kv,
+            c.head_dim,
+            c.n_ff,
+            c.n_vocab,
+            c.n_ctx_train
+        ),
         (30, 576, 9, 3, 64, 1536, 49152, 8192)
     );
     assert_eq!(c.rope_theta, 100_000.0);
-    assert_eq!(c.rms_eps, 9.999_999_7e-6);
+    assert_eq!(c.rms_eps, 1e-5_f32, "stored as f32 9.9999997e-6");
     assert_eq!(c.rope_style, RopeStyle::Interleaved);
     assert!(c.tied_output && !c.has_qkv_bias && !c.has_rope_freqs);
 }

@@ -70,7 +70,10 @@ impl ModelConfig {
             let key = key(k);
             let v = meta.get_usize(&key)?;
             if v == 0 {
-                return Err(GgufError::BadValue { key, reason: "must be positive".into() });
+                return Err(GgufError::BadValue {
+                    key,
+                    reason: "must be positive".into(),
+                });
             }
             Ok(v)
         };
@@ -105,7 +108,9 @@ impl ModelConfig {
         {
             return Err(GgufError::BadValue {
                 key: key("attention.value_length"),
-                reason: format!("{v} differs from the key length {head_dim}, which is not supported"),
+                reason: format!(
+                    "{v} differs from the key length {head_dim}, which is not supported"
+                ),
             });
         }
         if head_dim == 0 || head_dim % 2 != 0 {
@@ -119,10 +124,14 @@ impl ModelConfig {
         {
             return Err(GgufError::BadValue {
                 key: key("rope.dimension_count"),
-                reason: format!("partial rotary embeddings ({rot} of {head_dim}) are not supported"),
+                reason: format!(
+                    "partial rotary embeddings ({rot} of {head_dim}) are not supported"
+                ),
             });
         }
-        let rope_theta = meta.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(10_000.0);
+        let rope_theta = meta
+            .get_f32_opt(&key("rope.freq_base"))?
+            .unwrap_or(10_000.0);
         let rope_freq_scale = match meta.get_str_opt(&key("rope.scaling.type"))? {
             None | Some("none") => 1.0,
             Some("linear") => {
@@ -194,7 +203,11 @@ impl ModelConfig {
 
     /// Name of the output projection (`token_embd.weight` when tied).
     pub fn output_tensor(&self) -> &'static str {
-        if self.tied_output { "token_embd.weight" } else { "output.weight" }
+        if self.tied_output {
+            "token_embd.weight"
+        } else {
+            "output.weight"
+        }
     }
 
     fn check_tensors(&self, gguf: &Gguf) -> Result<()> {

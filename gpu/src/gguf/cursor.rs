@@ -73,7 +73,11 @@ impl<'a> Cursor<'a> {
     pub fn count(&mut self, count: u64, min_item_bytes: u64, what: &str) -> Result<usize> {
         let limit = self.remaining() as u64 / min_item_bytes.max(1);
         if count > limit {
-            return Err(GgufError::TooLarge { what: what.to_owned(), value: count, limit });
+            return Err(GgufError::TooLarge {
+                what: what.to_owned(),
+                value: count,
+                limit,
+            });
         }
         Ok(count as usize)
     }

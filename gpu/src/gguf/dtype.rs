@@ -88,8 +88,13 @@ const TABLE: &[(GgmlType, u32, &str, u32, u32)] = &[
 
 impl GgmlType {
     /// The weight types the engine computes with (CPU and WGSL paths).
-    pub const SUPPORTED_WEIGHTS: [GgmlType; 5] =
-        [GgmlType::F32, GgmlType::F16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0];
+    pub const SUPPORTED_WEIGHTS: [GgmlType; 5] = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q8_0,
+    ];
 
     /// The type with this GGUF id, or `None` for ids ggml does not define (or has removed).
     pub fn from_id(id: u32) -> Option<Self> {
@@ -97,7 +102,10 @@ impl GgmlType {
     }
 
     fn row(self) -> &'static (GgmlType, u32, &'static str, u32, u32) {
-        TABLE.iter().find(|row| row.0 == self).expect("every variant is in TABLE")
+        TABLE
+            .iter()
+            .find(|row| row.0 == self)
+            .expect("every variant is in TABLE")
     }
 
     /// The id stored in GGUF files.

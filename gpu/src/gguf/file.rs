@@ -31,7 +31,10 @@ impl<B: AsRef<[u8]>> GgufFile<B> {
 
     /// The data of the named tensor, borrowed from the file.
     pub fn tensor_data(&self, name: &str) -> Result<&[u8]> {
-        let info = self.gguf.tensor(name).ok_or_else(|| GgufError::MissingTensor(name.to_owned()))?;
+        let info = self
+            .gguf
+            .tensor(name)
+            .ok_or_else(|| GgufError::MissingTensor(name.to_owned()))?;
         self.gguf.tensor_data(self.bytes.as_ref(), info)
     }
 
@@ -45,7 +48,8 @@ impl GgufFile<Vec<u8>> {
     /// Reads and parses a file from disk (the whole file is read into memory).
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| GgufError::Io(format!("{}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| GgufError::Io(format!("{}: {e}", path.display())))?;
         Self::from_bytes(bytes)
     }
 }

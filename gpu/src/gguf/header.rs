@@ -74,7 +74,10 @@ impl Gguf {
             let at = cur.pos() as u64;
             let key = cur.string("metadata key")?;
             if key.is_empty() {
-                return Err(GgufError::Invalid { offset: at, reason: "empty metadata key".into() });
+                return Err(GgufError::Invalid {
+                    offset: at,
+                    reason: "empty metadata key".into(),
+                });
             }
             let type_at = cur.pos() as u64;
             let type_id = cur.u32("metadata value type")?;
@@ -105,19 +108,37 @@ impl Gguf {
             if info.offset % alignment != 0 {
                 return Err(GgufError::BadTensor {
                     name: info.name,
-                    reason: format!("offset {} is not a multiple of the alignment {alignment}", info.offset),
+                    reason: format!(
+                        "offset {} is not a multiple of the alignment {alignment}",
+                        info.offset
+                    ),
                 });
             }
             if tensor_index.insert(info.name.clone(), i).is_some() {
-                return Err(GgufError::BadTensor { name: info.name, reason: "duplicate tensor name".into() });
+                return Err(GgufError::BadTensor {
+                    name: info.name,
+                    reason: "duplicate tensor name".into(),
+                });
             }
             tensors.push(info);
         }
 
         let header_end = cur.pos() as u64;
-        let data_offset = if n_tensors == 0 { header_end } else { header_end.next_multiple_of(alignment) };
+        let data_offset = if n_tensors == 0 {
+            header_end
+        } else {
+            header_end.next_multiple_of(alignment)
+        };
         let data_size = check_layout(&tensors, data_offset)?;
-        Ok(Self { version, metadata, tensors, tensor_index, alignment, data_offset, data_size })
+        Ok(Self {
+            version,
+            metadata,
+            tensors,
+            tensor_index,
+            alignment,
+            data_offset,
+            data_size,
+        })
     }
 
     /// Bytes the whole file needs: the header, padding and all tensor data.
@@ -136,8 +157,15 @@ impl Gguf {
 
     /// The named tensor, checked to have one of `dtypes` (any, if empty) and exactly `dims`
     /// (ggml order; trailing dimensions of 1 may be omitted on either side).
-    pub fn require_tensor(&self, name: &str, dtypes: &[GgmlType], dims: &[u64]) -> Result<&TensorInfo> {
-        let info = self.tensor(name).ok_or_else(|| GgufError::MissingTensor(name.to_owned()))?;
+    pub fn require_tensor(
+        &self,
+        name: &str,
+        dtypes: &[GgmlType],
+        dims: &[u64],
+    ) -> Result<&TensorInfo> {
+        let info = self
+            .tensor(name)
+            .ok_or_else(|| GgufError::MissingTensor(name.to_owned()))?;
         if !dtypes.is_empty() && !dtypes.contains(&info.dtype) {
             return Err(GgufError::UnsupportedType {
                 name: name.to_owned(),

@@ -25,9 +25,15 @@ pub struct TensorInfo {
 impl TensorInfo {
     /// Builds and validates a description (used by the reader and by [`super::GgufBuilder`]).
     pub fn new(name: String, dtype: GgmlType, dims: &[u64], offset: u64) -> Result<Self> {
-        let bad = |reason: String| GgufError::BadTensor { name: name.clone(), reason };
+        let bad = |reason: String| GgufError::BadTensor {
+            name: name.clone(),
+            reason,
+        };
         if dims.len() > MAX_DIMS {
-            return Err(bad(format!("{} dimensions, at most {MAX_DIMS} allowed", dims.len())));
+            return Err(bad(format!(
+                "{} dimensions, at most {MAX_DIMS} allowed",
+                dims.len()
+            )));
         }
         let mut n_elements: u64 = 1;
         for &d in dims {
@@ -46,12 +52,21 @@ impl TensorInfo {
                 dtype.block_len()
             )));
         }
-        let n_bytes = dtype
-            .bytes_for(n_elements)
-            .ok_or_else(|| bad(format!("shape {dims:?} of type {dtype} overflows the byte size")))?;
+        let n_bytes = dtype.bytes_for(n_elements).ok_or_else(|| {
+            bad(format!(
+                "shape {dims:?} of type {dtype} overflows the byte size"
+            ))
+        })?;
         let mut padded = [1u64; MAX_DIMS];
         padded[..dims.len()].copy_from_slice(dims);
-        Ok(Self { name, dtype, dims: padded, n_dims: dims.len(), offset, n_bytes })
+        Ok(Self {
+            name,
+            dtype,
+            dims: padded,
+            n_dims: dims.len(),
+            offset,
+            n_bytes,
+        })
     }
 
     /// The shape as stored (ggml order, `n_dims` entries).
@@ -93,7 +108,10 @@ impl TensorInfo {
         for d in dims.iter_mut().take(n_dims) {
             let v = cur.i64("tensor dimension")?;
             if v < 0 {
-                return Err(GgufError::BadTensor { name, reason: format!("negative dimension {v}") });
+                return Err(GgufError::BadTensor {
+                    name,
+                    reason: format!("negative dimension {v}"),
+                });
             }
             *d = v as u64;
         }

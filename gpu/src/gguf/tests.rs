@@ -24,17 +24,20 @@ fn tiny_llama(embd_type: GgmlType, tied: bool) -> GgufBuilder {
     mat(&mut b, "token_embd.weight", embd_type, e, v);
     for l in 0..2 {
         let t = |s: &str| layer_tensor(l, s);
-        b.tensor_f32(&t("attn_norm.weight"), &[e], &vec![1.0; e as usize]).unwrap();
+        b.tensor_f32(&t("attn_norm.weight"), &[e], &vec![1.0; e as usize])
+            .unwrap();
         mat(&mut b, &t("attn_q.weight"), GgmlType::Q4_0, e, q);
         mat(&mut b, &t("attn_k.weight"), GgmlType::Q4_1, e, kv);
         mat(&mut b, &t("attn_v.weight"), GgmlType::Q8_0, e, kv);
         mat(&mut b, &t("attn_output.weight"), GgmlType::F16, q, e);
-        b.tensor_f32(&t("ffn_norm.weight"), &[e], &vec![1.0; e as usize]).unwrap();
+        b.tensor_f32(&t("ffn_norm.weight"), &[e], &vec![1.0; e as usize])
+            .unwrap();
         mat(&mut b, &t("ffn_gate.weight"), GgmlType::Q4_1, e, ff);
         mat(&mut b, &t("ffn_up.weight"), GgmlType::Q4_1, e, ff);
         mat(&mut b, &t("ffn_down.weight"), GgmlType::F32, ff, e);
     }
-    b.tensor_f32("output_norm.weight", &[e], &vec![1.0; e as usize]).unwrap();
+    b.tensor_f32("output_norm.weight", &[e], &vec![1.0; e as usize])
+        .unwrap();
     if !tied {
         mat(&mut b, "output.weight", GgmlType::Q8_0, e, v);
     }
@@ -55,14 +58,20 @@ fn all_value_types() -> GgufBuilder {
         .kv("u64", u64::MAX)
         .kv("i64", i64::MIN)
         .kv("f64", -1.5f64)
-        .kv("strings", vec!["a".to_string(), String::new(), "ü b".into()])
+        .kv(
+            "strings",
+            vec!["a".to_string(), String::new(), "ü b".into()],
+        )
         .kv("i32s", vec![1i32, -2, 3])
         .kv("f32s", vec![0.5f32, -0.5])
         .kv("bools", Array::Bool(vec![true, false]))
         .kv("u64s", Array::U64(vec![1, u64::MAX]))
         .kv(
             "nested",
-            Array::Array(vec![Array::U8(vec![1, 2]), Array::Array(vec![Array::String(vec!["x".into()])])]),
+            Array::Array(vec![
+                Array::U8(vec![1, 2]),
+                Array::Array(vec![Array::String(vec!["x".into()])]),
+            ]),
         );
     b
 }
@@ -91,12 +100,18 @@ fn every_value_type_round_trips() {
     assert_eq!(m.get_str_array("strings").unwrap(), ["a", "", "ü b"]);
     assert_eq!(m.get_i32_array("i32s").unwrap(), [1, -2, 3]);
     assert_eq!(m.get_f32_array("f32s").unwrap(), [0.5, -0.5]);
-    assert_eq!(m.get_array("bools").unwrap(), &Array::Bool(vec![true, false]));
+    assert_eq!(
+        m.get_array("bools").unwrap(),
+        &Array::Bool(vec![true, false])
+    );
     assert_eq!(m.get_array("u64s").unwrap(), &Array::U64(vec![1, u64::MAX]));
     let nested = m.get_array("nested").unwrap();
     assert_eq!(
         nested,
-        &Array::Array(vec![Array::U8(vec![1, 2]), Array::Array(vec![Array::String(vec!["x".into()])])])
+        &Array::Array(vec![
+            Array::U8(vec![1, 2]),
+            Array::Array(vec![Array::String(vec!["x".into()])])
+        ])
     );
     let keys: Vec<&str> = m.iter().map(|(k, _)| k).collect();
     assert_eq!(keys[..3], ["u8", "i8", "u16"], "file order is kept");
@@ -113,17 +128,31 @@ fn tensors_are_aligned_views_of_their_bytes() {
         assert_eq!(file.tensors.len(), 2 * 9 + 2);
         for t in &file.tensors {
             let r = file.tensor_range(t);
-            assert_eq!((r.start - file.data_offset) % u64::from(alignment), 0, "{}", t.name);
+            assert_eq!(
+                (r.start - file.data_offset) % u64::from(alignment),
+                0,
+                "{}",
+                t.name
+            );
             let view = file.data_of(t).unwrap();
             assert_eq!(view.len() as u64, t.n_bytes);
-            assert_eq!(view.as_ptr(), file.bytes()[r.start as usize..].as_ptr(), "zero-copy view");
-            let expected: Vec<u8> = (0..view.len()).map(|i| (i * 7 + t.name.len()) as u8).collect();
+            assert_eq!(
+                view.as_ptr(),
+                file.bytes()[r.start as usize..].as_ptr(),
+                "zero-copy view"
+            );
+            let expected: Vec<u8> = (0..view.len())
+                .map(|i| (i * 7 + t.name.len()) as u8)
+                .collect();
             if t.dtype != GgmlType::F32 {
                 assert_eq!(view, &expected[..], "{}", t.name);
             }
         }
         let q = file.tensor("blk.1.attn_q.weight").unwrap();
-        assert_eq!((q.dtype, q.dims(), q.row_len(), q.n_rows(), q.row_bytes()), (GgmlType::Q4_0, &[64, 64][..], 64, 64, 36));
+        assert_eq!(
+            (q.dtype, q.dims(), q.row_len(), q.n_rows(), q.row_bytes()),
+            (GgmlType::Q4_0, &[64, 64][..], 64, 64, 36)
+        );
     }
 }
 
@@ -139,7 +168,10 @@ fn header_prefix_parses_without_tensor_data() {
         other => panic!("expected Truncated, got {other:?}"),
     }
     let t = header.tensor("output.weight").unwrap();
-    assert!(matches!(header.tensor_data(prefix, t), Err(GgufError::Truncated { .. })));
+    assert!(matches!(
+        header.tensor_data(prefix, t),
+        Err(GgufError::Truncated { .. })
+    ));
     assert!(header.tensor_data(&bytes, t).is_ok());
 }
 
@@ -150,8 +182,13 @@ fn every_truncation_is_an_error_naming_the_needed_bytes() {
     for len in 0..bytes.len() {
         let err = Gguf::parse(&bytes[..len]).unwrap_err();
         match err {
-            GgufError::Truncated { needed, available, .. } => {
-                assert!(needed > len as u64 && available == len as u64, "len {len}: {err}");
+            GgufError::Truncated {
+                needed, available, ..
+            } => {
+                assert!(
+                    needed > len as u64 && available == len as u64,
+                    "len {len}: {err}"
+                );
             }
             // A cut inside a count leaves fewer bytes than the (intact) count demands.
             GgufError::TooLarge { .. } if len < data_offset => {}
@@ -165,8 +202,15 @@ fn tensor_infos_start(bytes: &[u8]) -> usize {
     let g = Gguf::parse_header(bytes).unwrap();
     let first = &g.tensors[0];
     // Name length field precedes the name; search for it after the metadata.
-    let needle = [&(first.name.len() as u64).to_le_bytes()[..], first.name.as_bytes()].concat();
-    bytes.windows(needle.len()).position(|w| w == needle).unwrap()
+    let needle = [
+        &(first.name.len() as u64).to_le_bytes()[..],
+        first.name.as_bytes(),
+    ]
+    .concat();
+    bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap()
 }
 
 fn error_of(bytes: &[u8]) -> String {
@@ -181,7 +225,11 @@ fn malformed_headers_give_specific_errors() {
     b[0] = b'X';
     assert!(error_of(&b).contains("not a GGUF file"));
 
-    for (version, text) in [(1u32, "unsupported GGUF version 1"), (4, "version 4"), (0, "version 0")] {
+    for (version, text) in [
+        (1u32, "unsupported GGUF version 1"),
+        (4, "version 4"),
+        (0, "version 0"),
+    ] {
         let mut b = good.clone();
         b[4..8].copy_from_slice(&version.to_le_bytes());
         assert!(error_of(&b).contains(text), "{}", error_of(&b));
@@ -192,7 +240,11 @@ fn malformed_headers_give_specific_errors() {
 
     let mut b = good.clone();
     b[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(error_of(&b).contains("tensor count is 18446744073709551615"), "{}", error_of(&b));
+    assert!(
+        error_of(&b).contains("tensor count is 18446744073709551615"),
+        "{}",
+        error_of(&b)
+    );
     let mut b = good.clone();
     b[16..24].copy_from_slice(&(1u64 << 40).to_le_bytes());
     assert!(error_of(&b).contains("metadata count"), "{}", error_of(&b));
@@ -200,7 +252,13 @@ fn malformed_headers_give_specific_errors() {
     // The first key's length inflated past the end of the file.
     let mut b = good.clone();
     b[24..32].copy_from_slice(&(1u64 << 50).to_le_bytes());
-    assert!(matches!(Gguf::parse(&b), Err(GgufError::Truncated { what: "metadata key", .. })));
+    assert!(matches!(
+        Gguf::parse(&b),
+        Err(GgufError::Truncated {
+            what: "metadata key",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -236,7 +294,11 @@ fn malformed_metadata_gives_specific_errors() {
     let mut bytes = GgufBuilder::new().kv("xs", vec![1i32, 2]).build();
     let count_at = 24 + 8 + 2 + 4 + 4;
     bytes[count_at..count_at + 8].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
-    assert!(error_of(&bytes).contains("array length"), "{}", error_of(&bytes));
+    assert!(
+        error_of(&bytes).contains("array length"),
+        "{}",
+        error_of(&bytes)
+    );
 }
 
 #[test]
@@ -254,7 +316,9 @@ fn malformed_tensor_infos_give_specific_errors() {
     };
     assert!(patch(n_dims_at, &5u32.to_le_bytes()).contains("5 dimensions"));
     assert!(patch(dim1_at, &(-3i64).to_le_bytes()).contains("negative dimension -3"));
-    assert!(patch(dim0_at, &33i64.to_le_bytes()).contains("not a multiple of the Q8_0 block size 32"));
+    assert!(
+        patch(dim0_at, &33i64.to_le_bytes()).contains("not a multiple of the Q8_0 block size 32")
+    );
     assert!(patch(dim1_at, &(i64::MAX / 2).to_le_bytes()).contains("overflows"));
     assert!(patch(type_at, &4u32.to_le_bytes()).contains("unknown ggml type id 4"));
     assert!(patch(offset_at, &7u64.to_le_bytes()).contains("not a multiple of the alignment"));
@@ -262,7 +326,10 @@ fn malformed_tensor_infos_give_specific_errors() {
     assert!(patch(offset_at, &32u64.to_le_bytes()).contains("overlaps"));
     // Far past the end of the file.
     let msg = patch(offset_at, &(1u64 << 40).to_le_bytes());
-    assert!(msg.contains("truncated") && msg.contains("tensor data"), "{msg}");
+    assert!(
+        msg.contains("truncated") && msg.contains("tensor data"),
+        "{msg}"
+    );
     assert!(patch(offset_at, &(u64::MAX - 31).to_le_bytes()).contains("overflows"));
 
     let mut b = tiny_llama(GgmlType::Q8_0, true);
@@ -275,11 +342,23 @@ fn model_config_reads_llama_hyperparameters() {
     let file = GgufFile::from_bytes(tiny_llama(GgmlType::Q8_0, true).build()).unwrap();
     let c = ModelConfig::from_gguf(&file).unwrap();
     assert_eq!(
-        (c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab, c.n_ctx_train),
+        (
+            c.n_layer,
+            c.n_embd,
+            c.n_head,
+            c.n_head_kv,
+            c.head_dim,
+            c.n_ff,
+            c.n_vocab,
+            c.n_ctx_train
+        ),
         (2, 64, 4, 2, 16, 96, 40, 256)
     );
     assert_eq!((c.q_dim(), c.kv_dim()), (64, 32));
-    assert_eq!((c.rope_theta, c.rms_eps, c.rope_freq_scale), (10000.0, 1e-5, 1.0));
+    assert_eq!(
+        (c.rope_theta, c.rms_eps, c.rope_freq_scale),
+        (10000.0, 1e-5, 1.0)
+    );
     assert_eq!(c.rope_style, RopeStyle::Interleaved);
     assert!(c.tied_output && !c.has_qkv_bias && !c.has_rope_freqs);
     assert_eq!(c.output_tensor(), "token_embd.weight");
@@ -297,7 +376,10 @@ fn model_config_rejects_unsupported_models_clearly() {
         ModelConfig::from_gguf(&file).unwrap_err().to_string()
     };
     let msg = err(&tiny_llama(GgmlType::Q5_0, true));
-    assert!(msg.contains("token_embd.weight") && msg.contains("type Q5_0") && msg.contains("Q4_1"), "{msg}");
+    assert!(
+        msg.contains("token_embd.weight") && msg.contains("type Q5_0") && msg.contains("Q4_1"),
+        "{msg}"
+    );
 
     let mut b = tiny_llama(GgmlType::Q8_0, true);
     b.kv("general.architecture", "mamba");
@@ -310,21 +392,29 @@ fn model_config_rejects_unsupported_models_clearly() {
     let mut b = tiny_llama(GgmlType::Q8_0, true);
     b.kv("llama.vocab_size", 41u32);
     let msg = err(&b);
-    assert!(msg.contains("token_embd.weight") && msg.contains("[64, 41]"), "{msg}");
+    assert!(
+        msg.contains("token_embd.weight") && msg.contains("[64, 41]"),
+        "{msg}"
+    );
 
     let mut b = GgufBuilder::new();
-    b.kv("general.architecture", "llama").kv("llama.block_count", 0u32);
+    b.kv("general.architecture", "llama")
+        .kv("llama.block_count", 0u32);
     assert!(err(&b).contains("llama.block_count': must be positive"));
 
     let mut b = GgufBuilder::new();
-    b.kv("general.architecture", "llama").kv("llama.block_count", "two");
+    b.kv("general.architecture", "llama")
+        .kv("llama.block_count", "two");
     assert!(err(&b).contains("should be u32 but is string") || err(&b).contains("should be usize"));
 }
 
 #[test]
 fn require_tensor_checks_type_and_shape() {
     let file = GgufFile::from_bytes(tiny_llama(GgmlType::Q8_0, true).build()).unwrap();
-    assert!(file.require_tensor("output_norm.weight", &[GgmlType::F32], &[64, 1, 1]).is_ok());
+    assert!(
+        file.require_tensor("output_norm.weight", &[GgmlType::F32], &[64, 1, 1])
+            .is_ok()
+    );
     assert!(matches!(
         file.require_tensor("output_norm.weight", &[GgmlType::F16], &[64]),
         Err(GgufError::UnsupportedType { .. })
@@ -333,6 +423,12 @@ fn require_tensor_checks_type_and_shape() {
         file.require_tensor("output_norm.weight", &[], &[32, 2]),
         Err(GgufError::WrongShape { .. })
     ));
-    assert!(matches!(file.require_tensor("nope", &[], &[]), Err(GgufError::MissingTensor(_))));
-    assert!(matches!(file.tensor_data("nope"), Err(GgufError::MissingTensor(_))));
+    assert!(matches!(
+        file.require_tensor("nope", &[], &[]),
+        Err(GgufError::MissingTensor(_))
+    ));
+    assert!(matches!(
+        file.tensor_data("nope"),
+        Err(GgufError::MissingTensor(_))
+    ));
 }

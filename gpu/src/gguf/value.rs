@@ -216,7 +216,10 @@ impl Array {
             decode: fn([u8; N]) -> T,
         ) -> Result<Vec<T>> {
             let bytes = cur.take((n * N) as u64, "array elements")?;
-            Ok(bytes.chunks_exact(N).map(|c| decode(c.try_into().expect("chunk of N"))).collect())
+            Ok(bytes
+                .chunks_exact(N)
+                .map(|c| decode(c.try_into().expect("chunk of N")))
+                .collect())
         }
         Ok(match ty {
             ValueType::U8 => Array::U8(fixed::<_, 1>(cur, n, |b| b[0])?),
@@ -303,7 +306,10 @@ impl Metadata {
     /// Adds a pair; duplicate keys are an error (as in llama.cpp).
     pub(crate) fn insert(&mut self, key: String, value: Value, offset: u64) -> Result<()> {
         if self.index.contains_key(&key) {
-            return Err(GgufError::Invalid { offset, reason: format!("duplicate metadata key '{key}'") });
+            return Err(GgufError::Invalid {
+                offset,
+                reason: format!("duplicate metadata key '{key}'"),
+            });
         }
         self.index.insert(key.clone(), self.entries.len());
         self.entries.push((key, value));
@@ -311,7 +317,10 @@ impl Metadata {
     }
 
     pub(crate) fn with_capacity(n: usize) -> Self {
-        Self { entries: Vec::with_capacity(n), index: HashMap::with_capacity(n) }
+        Self {
+            entries: Vec::with_capacity(n),
+            index: HashMap::with_capacity(n),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -357,7 +366,8 @@ impl Metadata {
         }
     }
     pub fn get_f32(&self, key: &str) -> Result<f32> {
-        self.get_f32_opt(key)?.ok_or_else(|| GgufError::MissingKey(key.to_owned()))
+        self.get_f32_opt(key)?
+            .ok_or_else(|| GgufError::MissingKey(key.to_owned()))
     }
 
     pub fn get_bool_opt(&self, key: &str) -> Result<Option<bool>> {
@@ -372,7 +382,8 @@ impl Metadata {
         }
     }
     pub fn get_bool(&self, key: &str) -> Result<bool> {
-        self.get_bool_opt(key)?.ok_or_else(|| GgufError::MissingKey(key.to_owned()))
+        self.get_bool_opt(key)?
+            .ok_or_else(|| GgufError::MissingKey(key.to_owned()))
     }
 
     pub fn get_str_opt(&self, key: &str) -> Result<Option<&str>> {
@@ -387,7 +398,8 @@ impl Metadata {
         }
     }
     pub fn get_str(&self, key: &str) -> Result<&str> {
-        self.get_str_opt(key)?.ok_or_else(|| GgufError::MissingKey(key.to_owned()))
+        self.get_str_opt(key)?
+            .ok_or_else(|| GgufError::MissingKey(key.to_owned()))
     }
 
     /// Any array, for nested or unusual element types.
@@ -418,7 +430,11 @@ mod tests {
 
     #[test]
     fn integer_getters_widen_and_check_range() {
-        let m = meta(vec![("a", Value::U64(7)), ("b", Value::I32(-1)), ("c", Value::F32(1.5))]);
+        let m = meta(vec![
+            ("a", Value::U64(7)),
+            ("b", Value::I32(-1)),
+            ("c", Value::F32(1.5)),
+        ]);
         assert_eq!(m.get_u32("a").unwrap(), 7);
         assert_eq!(m.get_i64("b").unwrap(), -1);
         assert!(matches!(m.get_u32("b"), Err(GgufError::BadValue { .. })));

@@ -18,7 +18,11 @@ pub struct GgufBuilder {
 
 impl Default for GgufBuilder {
     fn default() -> Self {
-        Self { version: 3, metadata: Vec::new(), tensors: Vec::new() }
+        Self {
+            version: 3,
+            metadata: Vec::new(),
+            tensors: Vec::new(),
+        }
     }
 }
 
@@ -41,15 +45,26 @@ impl GgufBuilder {
     }
 
     /// Adds a tensor; `data` must have exactly the size the type and shape imply.
-    pub fn tensor(&mut self, name: &str, dtype: GgmlType, dims: &[u64], data: Vec<u8>) -> Result<&mut Self> {
+    pub fn tensor(
+        &mut self,
+        name: &str,
+        dtype: GgmlType,
+        dims: &[u64],
+        data: Vec<u8>,
+    ) -> Result<&mut Self> {
         let info = TensorInfo::new(name.to_owned(), dtype, dims, 0)?;
         if info.n_bytes != data.len() as u64 {
             return Err(GgufError::BadTensor {
                 name: name.to_owned(),
-                reason: format!("data has {} bytes, shape and type need {}", data.len(), info.n_bytes),
+                reason: format!(
+                    "data has {} bytes, shape and type need {}",
+                    data.len(),
+                    info.n_bytes
+                ),
             });
         }
-        self.tensors.push((name.to_owned(), dtype, dims.to_vec(), data));
+        self.tensors
+            .push((name.to_owned(), dtype, dims.to_vec(), data));
         Ok(self)
     }
 
@@ -186,17 +201,25 @@ fn write_array(out: &mut Vec<u8>, a: &Array) {
     match a {
         Array::U8(v) => out.extend_from_slice(v),
         Array::I8(v) => each!(v, |o: &mut Vec<u8>, x: &i8| o.push(*x as u8)),
-        Array::U16(v) => each!(v, |o: &mut Vec<u8>, x: &u16| o.extend_from_slice(&x.to_le_bytes())),
-        Array::I16(v) => each!(v, |o: &mut Vec<u8>, x: &i16| o.extend_from_slice(&x.to_le_bytes())),
-        Array::U32(v) => each!(v, |o: &mut Vec<u8>, x: &u32| o.extend_from_slice(&x.to_le_bytes())),
-        Array::I32(v) => each!(v, |o: &mut Vec<u8>, x: &i32| o.extend_from_slice(&x.to_le_bytes())),
-        Array::F32(v) => each!(v, |o: &mut Vec<u8>, x: &f32| o.extend_from_slice(&x.to_le_bytes())),
+        Array::U16(v) => each!(v, |o: &mut Vec<u8>, x: &u16| o
+            .extend_from_slice(&x.to_le_bytes())),
+        Array::I16(v) => each!(v, |o: &mut Vec<u8>, x: &i16| o
+            .extend_from_slice(&x.to_le_bytes())),
+        Array::U32(v) => each!(v, |o: &mut Vec<u8>, x: &u32| o
+            .extend_from_slice(&x.to_le_bytes())),
+        Array::I32(v) => each!(v, |o: &mut Vec<u8>, x: &i32| o
+            .extend_from_slice(&x.to_le_bytes())),
+        Array::F32(v) => each!(v, |o: &mut Vec<u8>, x: &f32| o
+            .extend_from_slice(&x.to_le_bytes())),
         Array::Bool(v) => each!(v, |o: &mut Vec<u8>, x: &bool| o.push(u8::from(*x))),
         Array::String(v) => each!(v, |o: &mut Vec<u8>, x: &String| write_str(o, x)),
         Array::Array(v) => each!(v, write_array),
-        Array::U64(v) => each!(v, |o: &mut Vec<u8>, x: &u64| o.extend_from_slice(&x.to_le_bytes())),
-        Array::I64(v) => each!(v, |o: &mut Vec<u8>, x: &i64| o.extend_from_slice(&x.to_le_bytes())),
-        Array::F64(v) => each!(v, |o: &mut Vec<u8>, x: &f64| o.extend_from_slice(&x.to_le_bytes())),
+        Array::U64(v) => each!(v, |o: &mut Vec<u8>, x: &u64| o
+            .extend_from_slice(&x.to_le_bytes())),
+        Array::I64(v) => each!(v, |o: &mut Vec<u8>, x: &i64| o
+            .extend_from_slice(&x.to_le_bytes())),
+        Array::F64(v) => each!(v, |o: &mut Vec<u8>, x: &f64| o
+            .extend_from_slice(&x.to_le_bytes())),
     }
 }
 
