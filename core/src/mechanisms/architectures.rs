@@ -3,8 +3,9 @@
 //! that are parallelizable or sequential.
 //!
 //! The simulated costs of organisation are explicit knobs:
-//! - `load_penalty`: each extra part an agent holds in one context makes every part
-//!   harder (why splitting parallel work helps);
+//! - `load_penalty`: on parallelizable tasks, each extra independent part an agent holds
+//!   in one context makes every part harder (why splitting parallel work helps; a
+//!   sequential chain is one thread of thought and carries no such penalty);
 //! - `handoff_penalty`: a sequential step whose input comes from another agent is harder
 //!   (state is lost in translation; why sequential work suffers from teams);
 //! - `merge_error`: Independent agents never share context, so each unverified slice may
@@ -36,7 +37,7 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Self { architecture: "centralized".into(), load_penalty: 0.08, handoff_penalty: 0.3, merge_error: 0.1 }
+        Self { architecture: "centralized".into(), load_penalty: 0.05, handoff_penalty: 0.45, merge_error: 0.1 }
     }
 }
 
@@ -76,8 +77,14 @@ impl Mechanism for Architectures {
         let (owner, load) = assign(m, &workers);
         let graph = ctx.graph().clone();
         let lead_review = move |j: &Job| -> Vec<AgentId> { lead.filter(|&l| l != j.agent).into_iter().collect() };
+        // Peers who see the author's messages review it; when the topology gives none
+        // (a star's leaves), the next worker does.
         let peer_review = |j: &Job| -> Vec<AgentId> {
             let mut v: Vec<AgentId> = graph.seen_by(j.agent).iter().copied().filter(|x| workers.contains(x) && Some(*x) != lead).collect();
+            if v.is_empty() && workers.len() > 1 {
+                let k = owner_index(&workers, j.agent);
+                v.push(workers[(k + 1) % workers.len()]);
+            }
             v.truncate(2);
             v
         };
@@ -91,7 +98,7 @@ impl Mechanism for Architectures {
         let mut answers: Vec<String> = Vec::with_capacity(m);
         if arch == "single" {
             // One agent holds every part in its context.
-            let extra = p.load_penalty * (m as f64 - 1.0);
+            let extra = if sequential { 0.0 } else { p.load_penalty * (m as f64 - 1.0) };
             if sequential {
                 let mut input = Some(t.start);
                 for i in 0..m {
@@ -114,7 +121,7 @@ impl Mechanism for Architectures {
                 let active: Vec<usize> = (0..workers.len()).filter(|&k| block_end[k] >= i).collect();
                 let jobs: Vec<Job> = active
                     .iter()
-                    .map(|&k| Job::new(workers[k], i, chain[k], p.load_penalty * block_end[k] as f64, "Work alone from the task statement."))
+                    .map(|&k| Job::new(workers[k], i, chain[k], 0.0, "Work alone from the task statement."))
                     .collect();
                 let res = solve_reviewed(&ctx, i as u32, None, &jobs, &stages).await;
                 for (&k, a) in active.iter().zip(res) {
