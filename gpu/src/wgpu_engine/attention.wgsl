@@ -1,7 +1,8 @@
-// Decode attention split over the sequence ("flash decoding"): workgroup (h, c) attends query
-// head h over chunk c of the cached positions with an online softmax, in tiles of 64
-// positions (one score per invocation), and writes its running max m, sum l and unnormalised
-// output acc[head_dim] to `partials`. attn_out.wgsl merges the chunks.
+// Decode attention split over the sequence ("flash decoding"): workgroup (h, c, t) attends
+// query head h of token t over chunk c of the cached positions with an online softmax, in
+// tiles of 64 positions (one score per invocation), and writes its running max m, sum l and
+// unnormalised output acc[head_dim] to `partials`. attn_out.wgsl (decode) or merge.wgsl
+// (prefill blocks, t > 0; token t sees positions ≤ step.pos + t) merges the chunks.
 
 struct Params {
     n_head: u32,
@@ -48,15 +49,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let lid = lid3.x;
     let h = wid.x;
     let c = wid.y;
+    let tok = wid.z;
     let kvh = h / (p.n_head / p.n_kv_head);
     let half = p.head_dim / 2u;
     for (var d = lid; d < p.head_dim; d += 64u) {
-        qs[d] = q[h * p.head_dim + d] * p.scale;
+        qs[d] = q[(tok * p.n_head + h) * p.head_dim + d] * p.scale;
     }
     workgroupBarrier();
 
     let start = c * step.chunk_len;
-    let end = min(start + step.chunk_len, step.seq_len);
+    let end = min(start + step.chunk_len, step.seq_len + tok);
     var m_run = NEG_BIG;
     var l_run = 0.0;
     // Each invocation owns output dims 2·lid, 2·lid+1 (+128 per extra round): up to 256 dims.
@@ -99,7 +101,7 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
         workgroupBarrier();
     }
 
-    let out = (h * p.max_chunks + c) * (p.head_dim + 2u);
+    let out = ((tok * p.n_head + h) * p.max_chunks + c) * (p.head_dim + 2u);
     if (lid == 0u) {
         partials[out] = m_run;
         partials[out + 1u] = l_run;

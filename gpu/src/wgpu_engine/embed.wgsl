@@ -19,16 +19,18 @@ override W_TYPE: u32;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let tok = tokens[step.token_slot];
+    let t = gid.z; // token of the block
+    let tok = tokens[step.token_slot + t];
     let u = gid.x;
     if (tok < p.row_lo || tok >= p.row_lo + p.n_rows || u >= p.dim / 8u) {
         return;
     }
     let row = (tok - p.row_lo) * words_per_row(W_TYPE, p.dim);
+    let out = t * p.dim;
     let wu = unit_weights(W_TYPE, row, u);
     let e = unit_elems(W_TYPE, u);
     for (var i = 0u; i < 4u; i++) {
-        x[e.x + i] = wu.lo[i];
-        x[e.y + i] = wu.hi[i];
+        x[out + e.x + i] = wu.lo[i];
+        x[out + e.y + i] = wu.hi[i];
     }
 }

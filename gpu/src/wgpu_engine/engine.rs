@@ -3,9 +3,11 @@
 //! (one K and one V buffer per layer), every pipeline, uniform and bind group. A token is then
 //! only a few uniform bytes plus one compute pass: no `create_*` call in the token loop.
 //!
-//! Many tokens can share one submit (prefill, teacher-forced scoring): each step's position
-//! and slots live in a 256-byte slot of the step uniform buffer, selected per dispatch with a
-//! dynamic offset. Greedy generation keeps the loop on the GPU: the top-k kernel writes the
+//! Decoding one token uses fused kernels (5 dispatches per layer). Several tokens at once
+//! (prompt prefill, teacher-forced scoring) go through a block path that decodes each weight
+//! once per 8 tokens (matmul.wgsl, 9 dispatches per layer per block of up to 64 tokens).
+//! Each step's position and slots live in a 256-byte slot of the step uniform buffer,
+//! selected per dispatch with a dynamic offset, so one submit can carry many steps. Greedy generation keeps the loop on the GPU: the top-k kernel writes the
 //! argmax into the token buffer slot the next step embeds from, and token ids come back in
 //! batches through a ring of two readback buffers, so the CPU never waits on every token.
 
@@ -17,8 +19,13 @@ use super::readback::map_read;
 use crate::device::Gpu;
 use wgpu::util::DeviceExt;
 
-/// Tokens one submit can carry (slots in the step uniform buffer).
+/// Steps one submit can carry (slots in the step uniform buffer).
 const MAX_STEPS: usize = 64;
+/// Most tokens one prefill block holds (rows of the activation buffers; fewer when a row
+/// set would exceed the binding limit).
+const MAX_BLOCK: usize = 64;
+/// Dispatches per layer of a prefill block.
+const BLOCK_DISPATCHES_PER_LAYER: usize = 9;
 /// Greedy generation reads token ids back this many at a time.
 const READBACK_BATCH: usize = 8;
 /// Dispatches per transformer layer (qkv_rope, attention, attn_out, ffn_gate_up, ffn_down).
@@ -50,6 +57,9 @@ pub struct DispatchCounts {
     /// Dispatches of one decode step that ends in logits + top-k (embedding parts, layers,
     /// head parts, top-k).
     pub per_token: usize,
+    /// Dispatches per layer of a prefill block (up to 64 tokens; one more when the q, k
+    /// and v weights have different types).
+    pub per_layer_prefill: usize,
     /// Queue submits since load (warm-up excluded).
     pub submits: u64,
     /// Token steps run since load (warm-up excluded).
@@ -65,6 +75,42 @@ struct LayerBinds {
     attn_out: Bound,
     gate_up: Bound,
     down: Bound,
+    block: BlockBinds,
+}
+
+/// A matmul.wgsl dispatch and its output row count.
+type Matmul = (Bound, u32);
+
+/// The prefill-block path of one layer.
+struct BlockBinds {
+    attn_norm: Bound,
+    qkv: Vec<Matmul>,
+    rope: Bound,
+    merge: Bound,
+    attn_out: Matmul,
+    ffn_norm: Bound,
+    gate_up: Matmul,
+    down: Matmul,
+}
+
+/// One step of a submit.
+#[derive(Clone, Copy)]
+enum Work {
+    /// One token through the fused decode kernels; `true` = with output head and top-k.
+    Token(StepUniform, bool),
+    /// A block of tokens; `true` = output head and top-k for every token of the block.
+    Block(StepUniform, bool),
+    /// Output head and top-k for the last token of the block just run (its row in x is the
+    /// uniform's x_row).
+    HeadOfLast(StepUniform),
+}
+
+impl Work {
+    fn uniform(&self) -> &StepUniform {
+        match self {
+            Work::Token(s, _) | Work::Block(s, _) | Work::HeadOfLast(s) => s,
+        }
+    }
 }
 
 /// What a batch of steps returns.
@@ -87,6 +133,10 @@ pub struct WgpuEngine {
     embed_parts: Vec<Bound>,
     head_parts: Vec<(Bound, u32)>,
     topk: Bound,
+    out_norm_rows: Bound,
+    head_matmuls: Vec<Matmul>,
+    x: wgpu::Buffer,
+    block: usize,
     step_buf: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
     tokens: wgpu::Buffer,
@@ -265,10 +315,30 @@ impl WgpuEngine {
         let kernels = Kernels::new(device, &layout, max_k);
 
         // Activations and state.
-        let x = b.zeroed("x", (c.dim * 4) as u64)?;
-        let q = b.zeroed("q", (n_q * 4) as u64)?;
-        let partials = b.zeroed("partials", (c.n_head * MAX_CHUNKS * (c.head_dim + 2) * 4) as u64)?;
-        let h = b.zeroed("h", (c.n_ff * 4) as u64)?;
+        // Activations, one row per token of a block (decode uses row 0).
+        let per_token = [c.dim, n_q + 2 * n_kv, c.n_ff, c.n_head * MAX_CHUNKS * (c.head_dim + 2)];
+        let widest = (per_token.iter().max().copied().unwrap_or(1) * 4) as u64;
+        let block_tokens = MAX_BLOCK.min((limit / widest) as usize);
+        if block_tokens == 0 {
+            return Err(format!("one token's activations ({widest} bytes) exceed the binding limit of {limit}"));
+        }
+        let block = block_tokens;
+        let x = b.zeroed("x", (block * c.dim * 4) as u64)?;
+        let xn = b.zeroed("xn", (block * c.dim * 4) as u64)?;
+        let qkv_raw = b.zeroed("qkv", (block * (n_q + 2 * n_kv) * 4) as u64)?;
+        let q = b.zeroed("q", (block * n_q * 4) as u64)?;
+        let attn = b.zeroed("attn", (block * n_q * 4) as u64)?;
+        let partials = b.zeroed("partials", (block * c.n_head * MAX_CHUNKS * (c.head_dim + 2) * 4) as u64)?;
+        let h = b.zeroed("h", (block * c.n_ff * 4) as u64)?;
+        let no_bias = b.zeroed("no-bias", 16)?;
+        let matmul = |types: [u32; 3], params: MatmulParams, act: &wgpu::Buffer, w: &wgpu::Buffer, bias: &wgpu::Buffer, out: &wgpu::Buffer| -> Matmul {
+            let p = b.uniform("matmul", &params);
+            ((kernels.matmul.pipeline(device, &types), kernels.matmul.bind(device, &[&p, act, w, bias, out])), params.n_rows)
+        };
+        let rms_rows = |g: &wgpu::Buffer, out: &wgpu::Buffer| -> Bound {
+            let p = b.uniform("rmsnorm_rows", &RmsRowsParams { k: c.dim as u32, eps: c.norm_eps, _pad: [0; 2] });
+            (kernels.rmsnorm_rows.pipeline(device, &[]), kernels.rmsnorm_rows.bind(device, &[&p, &x, g, out]))
+        };
         // Slot p holds the token at position p; slot max_ctx + 1 is scratch.
         let tokens = b.zeroed("tokens", ((max_ctx + 2) * 4) as u64)?;
         let logits_rows = MAX_STEPS.min((limit / (c.vocab as u64 * 4)) as usize).max(1);
@@ -336,6 +406,24 @@ impl WgpuEngine {
                 ((pipeline, kernels.lm_head.bind(device, &[&p, &x, &output_norm, buf, &logits])), n.div_ceil(HEAD_ROWS) as u32)
             })
             .collect();
+        let head_matmuls: Vec<Matmul> = head_buffers
+            .iter()
+            .map(|(buf, lo, n)| {
+                let params = MatmulParams {
+                    k: c.dim as u32,
+                    n_rows: *n as u32,
+                    w_base: 0,
+                    w_base2: 0,
+                    in_stride: c.dim as u32,
+                    out_stride: c.vocab as u32,
+                    out_offset: *lo as u32,
+                    has_bias: 0,
+                };
+                let t = head_t.ggml_type;
+                matmul([t, t, MODE_STORE], params, &xn, buf, &no_bias, &logits)
+            })
+            .collect();
+        let out_norm_rows = rms_rows(&output_norm, &xn);
         let topk_params = b.uniform("topk", &TopkParams { vocab: c.vocab as u32, k: opts.top_k as u32, _pad: [0; 2] });
         let topk = (kernels.topk.pipeline(device, &[]), kernels.topk.bind(device, &[&topk_params, &logits, &top, &tokens]));
 
@@ -445,6 +533,77 @@ impl WgpuEngine {
             let down_params =
                 b.uniform("ffn_down", &DownParams { k: c.n_ff as u32, n_out: c.dim as u32, _pad: [0; 2] });
 
+            let (qkv_w, o_w, gu_w, down_w) = (&w_qkv, &w_o, &w_gu, &w_d);
+            let qkv_width = (n_q + 2 * n_kv) as u32;
+            let qkv_part = |t: u32, base: usize, rows: usize, offset: usize| {
+                let params = MatmulParams {
+                    k: c.dim as u32,
+                    n_rows: rows as u32,
+                    w_base: base as u32,
+                    w_base2: 0,
+                    in_stride: c.dim as u32,
+                    out_stride: qkv_width,
+                    out_offset: offset as u32,
+                    has_bias: has_bias as u32,
+                };
+                matmul([t, t, MODE_STORE], params, &xn, qkv_w, &bias, &qkv_raw)
+            };
+            let block_qkv = if wq.ggml_type == wk.ggml_type && wk.ggml_type == wv.ggml_type {
+                vec![qkv_part(wq.ggml_type, 0, n_q + 2 * n_kv, 0)]
+            } else {
+                vec![
+                    qkv_part(wq.ggml_type, 0, n_q, 0),
+                    qkv_part(wk.ggml_type, k_base, n_kv, n_q),
+                    qkv_part(wv.ggml_type, v_base, n_kv, n_q + n_kv),
+                ]
+            };
+            let rope_params = b.uniform(
+                "rope_append",
+                &RopeParams {
+                    n_q: n_q as u32,
+                    n_kv: n_kv as u32,
+                    head_dim: c.head_dim as u32,
+                    neox: c.rope_neox as u32,
+                    n_rot: c.n_rot as u32,
+                    max_ctx: max_ctx as u32,
+                    _pad: [0; 2],
+                    inv_freq,
+                },
+            );
+            let merge_params = b.uniform(
+                "merge",
+                &MergeParams { n_head: c.n_head as u32, head_dim: c.head_dim as u32, max_chunks: MAX_CHUNKS as u32, _pad: 0 },
+            );
+            let plain = |k: usize, rows: usize, w_base2: usize, out_stride: usize| MatmulParams {
+                k: k as u32,
+                n_rows: rows as u32,
+                w_base: 0,
+                w_base2: w_base2 as u32,
+                in_stride: k as u32,
+                out_stride: out_stride as u32,
+                out_offset: 0,
+                has_bias: 0,
+            };
+            let block = BlockBinds {
+                attn_norm: rms_rows(&attn_norm, &xn),
+                qkv: block_qkv,
+                rope: (
+                    kernels.rope_append.pipeline(device, &[]),
+                    kernels.rope_append.bind(device, &[&rope_params, &qkv_raw, &q, &k_cache, &v_cache]),
+                ),
+                merge: (kernels.merge.pipeline(device, &[]), kernels.merge.bind(device, &[&merge_params, &partials, &attn])),
+                attn_out: matmul([wo.ggml_type, wo.ggml_type, MODE_ADD], plain(n_q, c.dim, 0, c.dim), &attn, o_w, &no_bias, &x),
+                ffn_norm: rms_rows(&ffn_norm, &xn),
+                gate_up: matmul(
+                    [wg.ggml_type, wu.ggml_type, MODE_GATE_UP],
+                    plain(c.dim, c.n_ff, u_base, c.n_ff),
+                    &xn,
+                    gu_w,
+                    &no_bias,
+                    &h,
+                ),
+                down: matmul([wd.ggml_type, wd.ggml_type, MODE_ADD], plain(c.n_ff, c.dim, 0, c.dim), &h, down_w, &no_bias, &x),
+            };
             let ks = &kernels;
             layers.push(LayerBinds {
                 qkv: (
@@ -464,6 +623,7 @@ impl WgpuEngine {
                     ks.ffn_gate_up.bind(device, &[&gu_params, &x, &ffn_norm, &w_gu, &h]),
                 ),
                 down: (ks.ffn_down.pipeline(device, &[wd.ggml_type]), ks.ffn_down.bind(device, &[&down_params, &h, &w_d, &x])),
+                block,
             });
         }
 
@@ -485,6 +645,10 @@ impl WgpuEngine {
             embed_parts,
             head_parts,
             topk,
+            out_norm_rows,
+            head_matmuls,
+            x,
+            block,
             step_buf,
             step_bind,
             logits_readback: b.readback("logits-readback", logits.size()),
@@ -535,78 +699,117 @@ impl WgpuEngine {
     }
 
     pub fn counts(&self) -> DispatchCounts {
+        let qkv_parts = self.layers.first().map_or(1, |l| l.block.qkv.len());
         DispatchCounts {
             per_layer: DISPATCHES_PER_LAYER,
             per_token: self.embed_parts.len() + DISPATCHES_PER_LAYER * self.layers.len() + self.head_parts.len() + 1,
+            per_layer_prefill: BLOCK_DISPATCHES_PER_LAYER + qkv_parts - 1,
             submits: self.submits,
             tokens: self.steps,
         }
     }
 
-    /// The uniform of the step at `pos`. `feeds_next` lets its argmax become the next
-    /// step's input (greedy generation); otherwise it goes to a scratch slot so that
-    /// teacher-forced tokens already in the buffer are not overwritten.
-    fn step(&self, pos: usize, logits_row: usize, feeds_next: bool) -> StepUniform {
-        let (n_chunks, chunk_len) = chunking(pos + 1);
+    /// The uniform of a step of `n_tokens` tokens starting at `pos`. `feeds_next` lets its
+    /// argmax become the next step's input (greedy generation); otherwise it goes to a
+    /// scratch slot so that teacher-forced tokens already in the buffer are not overwritten.
+    fn step(&self, pos: usize, n_tokens: usize, feeds_next: bool, top_k: usize) -> StepUniform {
+        let (n_chunks, chunk_len) = chunking(pos + n_tokens);
         StepUniform {
             pos: pos as u32,
             token_slot: pos as u32,
-            out_slot: if feeds_next { pos as u32 + 1 } else { self.max_ctx as u32 + 1 },
-            logits_row: logits_row as u32,
+            out_slot: if feeds_next { (pos + n_tokens) as u32 } else { self.max_ctx as u32 + 1 },
+            logits_row: 0,
             seq_len: pos as u32 + 1,
             n_chunks,
             chunk_len,
-            top_k: if feeds_next { 1 } else { self.top_k as u32 },
+            top_k: top_k as u32,
+            n_tokens: n_tokens as u32,
+            x_row: 0,
+            _pad: [0; 2],
         }
     }
 
-    /// Records the dispatches of `steps` (step, with output head) into one compute pass.
-    fn encode(&self, encoder: &mut wgpu::CommandEncoder, steps: &[(StepUniform, bool)]) {
+    /// Records one step into its own compute pass (`slot` = its uniform slot).
+    fn encode(&self, encoder: &mut wgpu::CommandEncoder, work: &Work, slot: usize) {
         let c = &self.cfg;
-        let quads = ((c.n_head + 2 * c.n_kv_head) * c.head_dim / QKV_ROWS) as u32;
-        let out_groups = grid(c.dim.div_ceil(ATTN_OUT_ROWS) as u32, self.max_groups);
-        let down_groups = grid(c.dim.div_ceil(DOWN_ROWS) as u32, self.max_groups);
-        let ff_groups = grid(c.n_ff.div_ceil(GATE_UP_ROWS) as u32, self.max_groups);
-        let qkv_groups = grid(quads, self.max_groups);
+        let g = |rows: usize, per_group: usize| grid(rows.div_ceil(per_group) as u32, self.max_groups);
+        let offset = [(slot as u64 * STEP_STRIDE) as u32];
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("step"), timestamp_writes: None });
+        let mut dispatch = |(pipeline, bind): &Bound, groups: (u32, u32), z: u32| {
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, bind, &[]);
+            pass.set_bind_group(1, &self.step_bind, &offset);
+            pass.dispatch_workgroups(groups.0, groups.1, z);
+        };
         let embed_groups = ((c.dim / 8).div_ceil(64) as u32, 1);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("tokens"), timestamp_writes: None });
-        for (i, (s, head)) in steps.iter().enumerate() {
-            let offset = [(i as u64 * STEP_STRIDE) as u32];
-            let mut dispatch = |(pipeline, bind): &Bound, groups: (u32, u32)| {
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, bind, &[]);
-                pass.set_bind_group(1, &self.step_bind, &offset);
-                pass.dispatch_workgroups(groups.0, groups.1, 1);
-            };
-            for part in &self.embed_parts {
-                dispatch(part, embed_groups);
-            }
-            for layer in &self.layers {
-                dispatch(&layer.qkv, qkv_groups);
-                dispatch(&layer.attention, (c.n_head as u32, s.n_chunks));
-                dispatch(&layer.attn_out, out_groups);
-                dispatch(&layer.gate_up, ff_groups);
-                dispatch(&layer.down, down_groups);
-            }
-            if *head {
-                for (part, groups) in &self.head_parts {
-                    dispatch(part, grid(*groups, self.max_groups));
+        match *work {
+            Work::Token(s, head) => {
+                for part in &self.embed_parts {
+                    dispatch(part, embed_groups, 1);
                 }
-                dispatch(&self.topk, (1, 1));
+                for layer in &self.layers {
+                    dispatch(&layer.qkv, g((c.n_head + 2 * c.n_kv_head) * c.head_dim, QKV_ROWS), 1);
+                    dispatch(&layer.attention, (c.n_head as u32, s.n_chunks), 1);
+                    dispatch(&layer.attn_out, g(c.dim, ATTN_OUT_ROWS), 1);
+                    dispatch(&layer.gate_up, g(c.n_ff, GATE_UP_ROWS), 1);
+                    dispatch(&layer.down, g(c.dim, DOWN_ROWS), 1);
+                }
+                if head {
+                    for (part, groups) in &self.head_parts {
+                        dispatch(part, grid(*groups, self.max_groups), 1);
+                    }
+                    dispatch(&self.topk, (1, 1), 1);
+                }
+            }
+            Work::Block(s, head) => {
+                let n = s.n_tokens;
+                for part in &self.embed_parts {
+                    dispatch(part, embed_groups, n);
+                }
+                let quads = (c.n_head + 2 * c.n_kv_head) * c.head_dim / 4;
+                for layer in &self.layers {
+                    let b = &layer.block;
+                    dispatch(&b.attn_norm, (n, 1), 1);
+                    for (mm, rows) in &b.qkv {
+                        dispatch(mm, g(*rows as usize, MATMUL_ROWS), 1);
+                    }
+                    dispatch(&b.rope, (quads.div_ceil(64) as u32, n), 1);
+                    dispatch(&layer.attention, (c.n_head as u32, s.n_chunks), n);
+                    dispatch(&b.merge, (c.n_head as u32, n), 1);
+                    dispatch(&b.attn_out.0, g(c.dim, MATMUL_ROWS), 1);
+                    dispatch(&b.ffn_norm, (n, 1), 1);
+                    dispatch(&b.gate_up.0, g(c.n_ff, MATMUL_ROWS), 1);
+                    dispatch(&b.down.0, g(c.dim, MATMUL_ROWS), 1);
+                }
+                if head {
+                    dispatch(&self.out_norm_rows, (n, 1), 1);
+                    for (mm, rows) in &self.head_matmuls {
+                        dispatch(mm, g(*rows as usize, MATMUL_ROWS), 1);
+                    }
+                    dispatch(&self.topk, (1, 1), n);
+                }
+            }
+            Work::HeadOfLast(..) => {
+                for (part, groups) in &self.head_parts {
+                    dispatch(part, grid(*groups, self.max_groups), 1);
+                }
+                dispatch(&self.topk, (1, 1), 1);
             }
         }
     }
 
-    /// Writes the step uniforms, records `steps` plus the readback copy, and submits once.
-    fn submit(&mut self, steps: &[(StepUniform, bool)], copy: CopyOut) -> wgpu::SubmissionIndex {
-        let mut bytes = vec![0u8; steps.len() * STEP_STRIDE as usize];
-        for (i, (s, _)) in steps.iter().enumerate() {
+    /// Writes the step uniforms, records `works` plus the readback copy, and submits once.
+    fn submit(&mut self, works: &[Work], copy: CopyOut) -> wgpu::SubmissionIndex {
+        let mut bytes = vec![0u8; works.len() * STEP_STRIDE as usize];
+        for (i, w) in works.iter().enumerate() {
             let at = i * STEP_STRIDE as usize;
-            bytes[at..at + std::mem::size_of::<StepUniform>()].copy_from_slice(bytemuck::bytes_of(s));
+            bytes[at..at + std::mem::size_of::<StepUniform>()].copy_from_slice(bytemuck::bytes_of(w.uniform()));
         }
         self.gpu.queue.write_buffer(&self.step_buf, 0, &bytes);
         let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("tokens") });
-        self.encode(&mut encoder, steps);
+        for (i, w) in works.iter().enumerate() {
+            self.encode(&mut encoder, w, i);
+        }
         match copy {
             CopyOut::None => {}
             CopyOut::Logits(size) => encoder.copy_buffer_to_buffer(&self.logits, 0, &self.logits_readback, 0, size),
@@ -620,7 +823,7 @@ impl WgpuEngine {
             ),
         }
         self.submits += 1;
-        self.steps += steps.len() as u64;
+        self.steps += works.iter().map(|w| if let Work::HeadOfLast(_) = w { 0 } else { w.uniform().n_tokens as u64 }).sum::<u64>();
         self.gpu.queue.submit([encoder.finish()])
     }
 
@@ -640,33 +843,36 @@ impl WgpuEngine {
     }
 
     /// Runs `tokens` from the current position; returns logits rows or top-k lists per `want`.
+    /// One token takes the fused decode path; more go through prefill blocks, one block per
+    /// submit.
     async fn run(&mut self, tokens: &[u32], want: Want) -> Result<Vec<Output>, String> {
         self.check_tokens(tokens, 0)?;
         self.gpu.queue.write_buffer(&self.tokens, (self.pos * 4) as u64, bytemuck::cast_slice(tokens));
         let all = matches!(want, Want::AllLogits | Want::AllTop);
         let wants_logits = matches!(want, Want::AllLogits | Want::LastLogits);
-        let per_submit = if all { self.logits_rows } else { MAX_STEPS };
+        // Logits are read back whole, so top-k then only needs the argmax.
+        let top_k = if wants_logits { 1 } else { self.top_k };
+        let per_block = if all { self.block.min(self.logits_rows) } else { self.block };
         let mut out = Vec::new();
         let mut done = 0;
         while done < tokens.len() {
-            let n = per_submit.min(tokens.len() - done);
-            let final_chunk = done + n == tokens.len();
-            let start = self.pos;
-            let steps: Vec<(StepUniform, bool)> = (0..n)
-                .map(|i| {
-                    let head = match want {
-                        Want::Nothing => false,
-                        Want::AllLogits | Want::AllTop => true,
-                        Want::LastLogits | Want::LastTop => final_chunk && i + 1 == n,
-                    };
-                    let mut step = self.step(start + i, if all { i } else { 0 }, false);
-                    if wants_logits {
-                        step.top_k = 1; // logits are read back whole; top-k only needs the argmax
-                    }
-                    (step, head)
-                })
-                .collect();
-            let rows = steps.iter().filter(|s| s.1).count();
+            let n = per_block.min(tokens.len() - done);
+            let final_block = done + n == tokens.len();
+            let step = self.step(self.pos, n, false, top_k);
+            let mut works = Vec::with_capacity(2);
+            let rows = match want {
+                Want::Nothing => 0,
+                Want::AllLogits | Want::AllTop => n,
+                Want::LastLogits | Want::LastTop => usize::from(final_block),
+            };
+            if n == 1 {
+                works.push(Work::Token(step, rows > 0));
+            } else {
+                works.push(Work::Block(step, all));
+                if rows > 0 && !all {
+                    works.push(Work::HeadOfLast(StepUniform { n_tokens: 1, x_row: n as u32 - 1, ..step }));
+                }
+            }
             let logits_bytes = (rows * self.cfg.vocab * 4) as u64;
             let top_bytes = (rows * self.top_k * 8) as u64;
             let copy = match (rows, wants_logits) {
@@ -674,7 +880,7 @@ impl WgpuEngine {
                 (_, true) => CopyOut::Logits(logits_bytes),
                 (_, false) => CopyOut::Top(top_bytes),
             };
-            let index = self.submit(&steps, copy);
+            let index = self.submit(&works, copy);
             self.pos += n;
             done += n;
             if rows == 0 {
@@ -688,7 +894,7 @@ impl WgpuEngine {
                 let bytes = map_read(&self.gpu.device, &self.top_readback, top_bytes, index).await?;
                 let words: &[u32] = bytemuck::cast_slice(&bytes);
                 out.extend(words.chunks_exact(self.top_k * 2).map(|r| {
-                    Output::Top(r.chunks_exact(2).map(|p| (p[1], f32::from_bits(p[0]))).collect())
+                    Output::Top(r.chunks_exact(2).take(top_k).map(|p| (p[1], f32::from_bits(p[0]))).collect())
                 }));
             }
         }
@@ -785,14 +991,14 @@ impl WgpuEngine {
         let mut batch_start = 0;
         let mut stopped = false;
         for i in 0..max_new {
-            let step = self.step(first + i, 0, true);
+            let step = self.step(first + i, 1, true, 1);
             let batch_end = (i + 1) % READBACK_BATCH == 0 || i + 1 == max_new;
             let copy = if batch_end {
                 CopyOut::Tokens { first_slot: first + batch_start + 1, count: i + 1 - batch_start, ring }
             } else {
                 CopyOut::None
             };
-            let index = self.submit(&[(step, true)], copy);
+            let index = self.submit(&[Work::Token(step, true)], copy);
             if batch_end {
                 if let Some(done) = pending.take() {
                     stopped = self.collect_tokens(done, stop, &mut generated).await?;

@@ -18,6 +18,9 @@ fn step_at(pos: usize) -> StepUniform {
         n_chunks,
         chunk_len,
         top_k: 8,
+        n_tokens: 1,
+        x_row: 0,
+        _pad: [0; 2],
     }
 }
 
@@ -285,4 +288,52 @@ fn top_k_orders_by_logit_then_id_and_feeds_the_argmax_back() {
     assert_eq!(got, want);
     assert_eq!(want[0].0, 77);
     assert_eq!(rig.read::<u32>(&tokens, 4), vec![0, 0, 77, 0]);
+}
+
+#[test]
+fn batched_matmul_modes_match_cpu_across_token_tiles() {
+    let rig = Rig::new(64);
+    let mut rng = Rng::new(9);
+    let (k, rows, n) = (96usize, 20usize, 11usize); // 11 tokens = a full and a partial tile of 8
+    let acts = rng.vec(n * k, 1.0);
+    let step = StepUniform { n_tokens: n as u32, ..step_at(0) };
+    for (t, t2) in [(TYPE_Q4_0, TYPE_Q8_0), (TYPE_Q4_1, TYPE_F16), (TYPE_F32, TYPE_Q4_1)] {
+        let (w1, w2) = (quantize(t, &rng.vec(rows * k, 1.0)), quantize(t2, &rng.vec(rows * k, 1.0)));
+        let (d1, d2) = (dequantize(t, &w1), dequantize(t2, &w2));
+        let mut words = pack_rows(t, k, rows, &w1).unwrap();
+        let base2 = words.len();
+        words.extend(pack_rows(t2, k, rows, &w2).unwrap());
+        let bias = rng.vec(rows + 3, 1.0);
+        let out0 = rng.vec(n * (rows + 3), 1.0);
+        let (ab, wb, bb) = (rig.storage(&acts), rig.storage(&words), rig.storage(&bias));
+        for mode in [MODE_STORE, MODE_ADD, MODE_GATE_UP] {
+            // Rows land at offset 3 of each output row of width rows + 3.
+            let params = MatmulParams {
+                k: k as u32,
+                n_rows: rows as u32,
+                w_base: 0,
+                w_base2: base2 as u32,
+                in_stride: k as u32,
+                out_stride: (rows + 3) as u32,
+                out_offset: 3,
+                has_bias: (mode == MODE_STORE) as u32,
+            };
+            let (pb, ob) = (rig.uniform(&params), rig.storage(&out0));
+            rig.run(&rig.kernels.matmul, &[t, t2, mode], &[&pb, &ab, &wb, &bb, &ob], step, (rows.div_ceil(MATMUL_ROWS) as u32, 1));
+            let mut want = out0.clone();
+            for tok in 0..n {
+                let x = &acts[tok * k..(tok + 1) * k];
+                let (y1, y2) = (matvec(&d1, k, x), matvec(&d2, k, x));
+                for r in 0..rows {
+                    let at = tok * (rows + 3) + 3 + r;
+                    want[at] = match mode {
+                        MODE_STORE => y1[r] + bias[3 + r],
+                        MODE_ADD => want[at] + y1[r],
+                        _ => y1[r] / (1.0 + (-y1[r]).exp()) * y2[r],
+                    };
+                }
+            }
+            assert_close(&format!("{}/{} mode {mode}", type_name(t), type_name(t2)), &rig.read::<f32>(&ob, out0.len()), &want, 1e-5);
+        }
+    }
 }

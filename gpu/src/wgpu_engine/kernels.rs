@@ -105,6 +105,57 @@ pub(crate) struct TopkParams {
     pub _pad: [u32; 2],
 }
 
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct RmsRowsParams {
+    pub k: u32,
+    pub eps: f32,
+    pub _pad: [u32; 2],
+}
+
+/// Epilogues of matmul.wgsl (its MODE override).
+pub(crate) const MODE_STORE: u32 = 0;
+pub(crate) const MODE_ADD: u32 = 1;
+pub(crate) const MODE_GATE_UP: u32 = 2;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MatmulParams {
+    pub k: u32,
+    pub n_rows: u32,
+    pub w_base: u32,
+    pub w_base2: u32,
+    pub in_stride: u32,
+    pub out_stride: u32,
+    pub out_offset: u32,
+    pub has_bias: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct RopeParams {
+    pub n_q: u32,
+    pub n_kv: u32,
+    pub head_dim: u32,
+    pub neox: u32,
+    pub n_rot: u32,
+    pub max_ctx: u32,
+    pub _pad: [u32; 2],
+    pub inv_freq: [f32; 256],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MergeParams {
+    pub n_head: u32,
+    pub head_dim: u32,
+    pub max_chunks: u32,
+    pub _pad: u32,
+}
+
+/// Rows one matmul.wgsl workgroup computes, and tokens a prefill block holds at most.
+pub(crate) const MATMUL_ROWS: usize = 8;
+
 /// Every pipeline, built once at load.
 pub(crate) struct Kernels {
     pub embed: Kernel,
@@ -115,6 +166,11 @@ pub(crate) struct Kernels {
     pub ffn_down: Kernel,
     pub lm_head: Kernel,
     pub topk: Kernel,
+    // Prefill blocks (several tokens per step).
+    pub rmsnorm_rows: Kernel,
+    pub matmul: Kernel,
+    pub rope_append: Kernel,
+    pub merge: Kernel,
 }
 
 impl Kernels {
@@ -138,7 +194,11 @@ impl Kernels {
             embed: k("embed", assemble(&[COMMON, QUANT, include_str!("embed.wgsl")], &[]), &[U, R, R, RW], W),
             qkv_rope: k(
                 "qkv_rope",
-                matvec(include_str!("qkv_rope.wgsl"), true),
+                {
+                    let mut src = matvec(include_str!("qkv_rope.wgsl"), true);
+                    src.push_str(include_str!("rope.wgsl"));
+                    src
+                },
                 &[U, R, R, R, R, RW, RW, RW],
                 &["Q_TYPE", "K_TYPE", "V_TYPE"],
             ),
@@ -148,6 +208,20 @@ impl Kernels {
             ffn_down: k("ffn_down", matvec(include_str!("ffn_down.wgsl"), false), &[U, R, R, RW], W),
             lm_head: k("lm_head", matvec(include_str!("lm_head.wgsl"), true), &[U, R, R, R, RW], W),
             topk: k("topk", assemble(&[COMMON, include_str!("topk.wgsl")], &[]), &[U, R, RW, RW], &[]),
+            rmsnorm_rows: k("rmsnorm_rows", assemble(&[COMMON, include_str!("rmsnorm_rows.wgsl")], &[]), &[U, R, R, RW], &[]),
+            matmul: k(
+                "matmul",
+                assemble(&[COMMON, QUANT, include_str!("matmul.wgsl")], &[]),
+                &[U, R, R, R, RW],
+                &["W_TYPE", "W_TYPE2", "MODE"],
+            ),
+            rope_append: k(
+                "rope_append",
+                assemble(&[COMMON, include_str!("rope_append.wgsl"), include_str!("rope.wgsl")], &[]),
+                &[U, R, RW, RW, RW],
+                &[],
+            ),
+            merge: k("merge", assemble(&[COMMON, include_str!("merge.wgsl")], &[]), &[U, R, RW], &[]),
         }
     }
 }

@@ -24,7 +24,7 @@ override W_TYPE: u32;
 
 const LANES: u32 = 4u; // 16 vocabulary rows per workgroup
 
-fn act_in(i: u32) -> f32 { return x[i]; }
+fn act_in(i: u32) -> f32 { return x[step.x_row * p.k + i]; }
 fn norm_weight(i: u32) -> f32 { return norm_w[i]; }
 
 @compute @workgroup_size(64)

@@ -19,6 +19,9 @@ pub(crate) struct StepUniform {
     pub n_chunks: u32,
     pub chunk_len: u32,
     pub top_k: u32,
+    pub n_tokens: u32,
+    pub x_row: u32,
+    pub _pad: [u32; 2],
 }
 
 pub(crate) const COMMON: &str = include_str!("common.wgsl");

@@ -26,9 +26,10 @@ fn before(v: f32, i: u32, bv: f32, bi: u32) -> bool {
 }
 
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_id) lid3: vec3<u32>) {
+fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let lid = lid3.x;
-    let row = step.logits_row * p.vocab;
+    let logits_row = step.logits_row + wid.z; // one workgroup per token of a block
+    let row = logits_row * p.vocab;
     var prev_v = bitcast<f32>(0x7f800000u); // +inf: nothing picked yet
     var prev_i = 0xffffffffu;
     let k = min(step.top_k, p.k);
@@ -56,8 +57,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>) {
         prev_v = best_v[0];
         prev_i = best_i[0];
         if (lid == 0u) {
-            top[step.logits_row * p.k + round] = vec2<u32>(bitcast<u32>(prev_v), prev_i);
-            if (round == 0u) {
+            top[logits_row * p.k + round] = vec2<u32>(bitcast<u32>(prev_v), prev_i);
+            if (round == 0u && wid.z == 0u) {
                 tokens[step.out_slot] = prev_i;
             }
         }
