@@ -16,6 +16,7 @@ macro_rules! out {
 mod bench;
 mod input;
 mod link_cmd;
+mod llm;
 mod run_cmd;
 mod sweep_cmd;
 
@@ -45,6 +46,8 @@ enum Command {
     #[command(subcommand)]
     Bench(bench::BenchCommand),
     // LLM commands (generate, tokenize, score) register here, one line each, from llm.rs.
+    /// Token ids of TEXT under a GGUF model's tokenizer (same rules as llama.cpp).
+    Tokenize(llm::TokenizeArgs),
     /// Cross-target determinism probe (used by the browser test).
     #[command(hide = true)]
     ProbeDigest { seed: Option<u64>, steps: Option<u32> },
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Scenarios(a) => run_cmd::scenarios(a),
         Command::Link(c) => link_cmd::link(c),
         Command::Bench(c) => bench::bench(c),
+        Command::Tokenize(a) => llm::tokenize(a),
         Command::ProbeDigest { seed, steps } => {
             out!("{}", council_core::determinism::probe_digest(seed.unwrap_or(42), steps.unwrap_or(1000)));
             Ok(())

@@ -1,7 +1,7 @@
 //! The GGUF reader on the real test model (SmolLM2-135M-Instruct Q4_1): header facts from
 //! probe-browser.md §7, the llama hyperparameters, and zero-copy tensor views.
 
-use council_gpu::gguf::{GgmlType, GgufFile, ModelConfig, RopeStyle};
+use council_gpu::gguf::{GgmlType, GgufFile, ModelConfig, RopeStyle, read_header};
 
 fn test_model() -> std::path::PathBuf {
     let path = std::env::var_os("COUNCIL_TEST_MODEL")
@@ -88,4 +88,17 @@ fn smollm2_model_config() {
     assert_eq!(c.rms_eps, 1e-5_f32, "stored as f32 9.9999997e-6");
     assert_eq!(c.rope_style, RopeStyle::Interleaved);
     assert!(c.tied_output && !c.has_qkv_bias && !c.has_rope_freqs);
+}
+
+#[test]
+fn header_alone_reads_the_same_description() {
+    let header = read_header(test_model()).unwrap();
+    let file = GgufFile::open(test_model()).unwrap();
+    assert_eq!(header.tensors, file.tensors);
+    assert_eq!(header.data_offset, file.data_offset);
+    assert_eq!(header.metadata.len(), file.metadata.len());
+    assert_eq!(
+        ModelConfig::from_gguf(&header).unwrap(),
+        ModelConfig::from_gguf(&file).unwrap()
+    );
 }

@@ -54,6 +54,36 @@ impl GgufFile<Vec<u8>> {
     }
 }
 
+/// Reads only as much of a file as its header needs (metadata and tensor infos, not the
+/// weights): enough for the tokenizer or [`super::ModelConfig`] without loading the model.
+pub fn read_header(path: impl AsRef<std::path::Path>) -> Result<Gguf> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let io = |e: std::io::Error| GgufError::Io(format!("{}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let mut reader = std::io::BufReader::new(file);
+    let mut prefix = Vec::new();
+    let mut want: u64 = 4 << 20;
+    loop {
+        let target = want.min(file_len);
+        let missing = target.saturating_sub(prefix.len() as u64);
+        (&mut reader)
+            .take(missing)
+            .read_to_end(&mut prefix)
+            .map_err(io)?;
+        match Gguf::parse_header(&prefix) {
+            Err(GgufError::Truncated { needed, .. })
+                if needed <= file_len && needed > prefix.len() as u64 =>
+            {
+                // Grow geometrically so many small string fields do not mean many reads.
+                want = needed.max(want.saturating_mul(2));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl<B: AsRef<[u8]>> Deref for GgufFile<B> {
     type Target = Gguf;
     fn deref(&self) -> &Gguf {

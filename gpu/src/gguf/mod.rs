@@ -26,7 +26,7 @@ mod writer;
 pub use config::{ModelConfig, RopeStyle, layer_tensor};
 pub use dtype::GgmlType;
 pub use error::{GgufError, Result};
-pub use file::GgufFile;
+pub use file::{GgufFile, read_header};
 pub use header::{DEFAULT_ALIGNMENT, Gguf};
 pub use tensor::{MAX_DIMS, TensorInfo};
 pub use value::{Array, MAX_ARRAY_DEPTH, Metadata, Value, ValueType};
