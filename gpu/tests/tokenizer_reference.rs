@@ -24,13 +24,16 @@ fn test_model() -> std::path::PathBuf {
     path
 }
 
-fn reference() -> Value {
-    let dir = std::env::var_os("COUNCIL_REFERENCE_DIR")
+fn reference_dir() -> std::path::PathBuf {
+    std::env::var_os("COUNCIL_REFERENCE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/reference")
-        });
-    let path = dir.join("tokenizer.json");
+        })
+}
+
+fn reference() -> Value {
+    let path = reference_dir().join("tokenizer.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "missing llama.cpp reference {} ({e}); generate it with \
@@ -107,6 +110,42 @@ fn corpus_ids_equal_llama_cpp() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[test]
+fn other_pre_tokenizers_equal_llama_cpp() {
+    // The model's vocabulary under gpt-2, llama-bpe, qwen2 and default pre-tokenizers.
+    let r = reference();
+    let cases = r["cases"].as_array().unwrap();
+    let variants = r["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 4);
+    for variant in variants {
+        let pre = variant["pre"].as_str().unwrap();
+        let bytes = std::fs::read(reference_dir().join(variant["file"].as_str().unwrap())).unwrap();
+        let tok = Tokenizer::from_gguf(&council_gpu::gguf::Gguf::parse(&bytes).unwrap()).unwrap();
+        let mut failures = Vec::new();
+        for (case, want) in cases.iter().zip(variant["cases"].as_array().unwrap()) {
+            let text = case["text"].as_str().unwrap();
+            for (parse_special, key) in [(true, "special"), (false, "plain")] {
+                let (want, got) = (ids(&want[key]), tok.encode(text, parse_special));
+                if got != want {
+                    failures.push(format!("{text:?} (special={parse_special}):\n  llama.cpp {want:?}\n  council   {got:?}"));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "pre-tokenizer {pre}: {} of {} differ; first ones:\n{}",
+            failures.len(),
+            cases.len() * 2,
+            failures
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }
 
 #[test]

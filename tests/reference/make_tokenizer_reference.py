@@ -5,6 +5,9 @@ The Rust tests in gpu/tests/tokenizer_reference.rs compare council's tokenizer a
 - token ids for a varied corpus (hand-picked cases plus seeded random strings), through
   `Llama.tokenize(text, add_bos=False, special=True)` and `special=False`;
 - every token's piece (`llama_token_to_piece`, special on and off) and the EOG set;
+- the same corpus under other pre-tokenizers (gpt-2, llama-bpe, qwen2, default): vocab-only
+  copies of the model's header with `tokenizer.ggml.pre` replaced, written beside the JSON as
+  vocab-<pre>.gguf (the Rust test loads the same files);
 - chat templates rendered with jinja2 the way Hugging Face's apply_chat_template does
   (trim_blocks, lstrip_blocks, loopcontrols), with the prompt ids of the model's own template.
 
@@ -20,6 +23,7 @@ import hashlib
 import json
 import os
 import random
+import struct
 import sys
 import time
 from pathlib import Path
@@ -185,6 +189,57 @@ EXTRA_TEMPLATES = {
 }
 
 
+PRE_VARIANTS = ["gpt-2", "llama-bpe", "qwen2", "default"]
+_FIXED = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+
+def read_kvs(data):
+    """The raw metadata pairs of a GGUF header: (key, value type, value bytes)."""
+    assert data[:4] == b"GGUF", "not a GGUF file"
+    _version, _n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
+
+    def skip(pos, t):
+        if t in _FIXED:
+            return pos + _FIXED[t]
+        if t == 8:
+            (n,) = struct.unpack_from("<Q", data, pos)
+            return pos + 8 + n
+        if t == 9:
+            et, n = struct.unpack_from("<IQ", data, pos)
+            pos += 12
+            if et in _FIXED:
+                return pos + n * _FIXED[et]
+            for _ in range(n):
+                pos = skip(pos, et)
+            return pos
+        raise ValueError(f"GGUF value type {t}")
+
+    pos, kvs = 24, []
+    for _ in range(n_kv):
+        (kl,) = struct.unpack_from("<Q", data, pos)
+        key = data[pos + 8:pos + 8 + kl].decode()
+        pos += 8 + kl
+        (t,) = struct.unpack_from("<I", data, pos)
+        end = skip(pos + 4, t)
+        kvs.append((key, t, data[pos + 4:end]))
+        pos = end
+    return kvs
+
+
+def write_vocab_variant(kvs, pre, path):
+    """A tensor-less GGUF with the model's metadata and another pre-tokenizer name."""
+    out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs)))
+    for key, t, raw in kvs:
+        kb = key.encode()
+        out += struct.pack("<Q", len(kb)) + kb
+        if key == "tokenizer.ggml.pre":
+            pb = pre.encode()
+            out += struct.pack("<IQ", 8, len(pb)) + pb
+        else:
+            out += struct.pack("<I", t) + raw
+    Path(path).write_bytes(bytes(out))
+
+
 def render(source, messages, add_generation_prompt, bos, eos):
     # As transformers' apply_chat_template: sandboxed, trim/lstrip blocks, loop controls.
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
@@ -256,6 +311,17 @@ def main():
                               "bos_token": "<s>", "eos_token": "</s>",
                               "rendered": render(source, conv, agp, "<s>", "</s>")})
 
+    variants = []
+    kvs = read_kvs(model_path.read_bytes()[: 8 << 20])
+    for pre in PRE_VARIANTS:
+        path = Path(args.out).parent / f"vocab-{pre}.gguf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_vocab_variant(kvs, pre, path)
+        v = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        variants.append({"pre": pre, "file": path.name, "cases": [
+            {"special": v.tokenize(t.encode("utf-8"), add_bos=False, special=True),
+             "plain": v.tokenize(t.encode("utf-8"), add_bos=False, special=False)} for t in corpus]})
+
     out = {
         "engine": f"llama-cpp-python {llama_cpp.__version__}",
         "model": model_path.name,
@@ -268,6 +334,7 @@ def main():
         "pieces_plain_hex": [piece(vocab, t, False).hex() for t in range(n_vocab)],
         "tokenize_seconds": tokenize_s,
         "cases": cases,
+        "variants": variants,
         "chat_template": template,
         "chats": chats,
         "extra_templates": extra,
@@ -275,7 +342,7 @@ def main():
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1))
     print(f"wrote {args.out}: {len(cases)} texts, {len(chats)} chats, {len(extra)} extra renders, "
-          f"{n_vocab} pieces; llama.cpp tokenized the corpus in {tokenize_s * 1000:.1f} ms")
+          f"{n_vocab} pieces, {len(variants)} pre-tokenizer variants; llama.cpp tokenized the corpus in {tokenize_s * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
