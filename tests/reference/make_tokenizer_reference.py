@@ -13,9 +13,10 @@ The Rust tests in gpu/tests/tokenizer_reference.rs compare council's tokenizer a
 
 Run (the venv comes from scripts/setup; see gpu/tests/tokenizer_reference.rs):
     ~/.cache/council/venv/bin/python tests/reference/make_tokenizer_reference.py \
-        [--model PATH.gguf] [--out target/reference/tokenizer.json]
+        [--model PATH.gguf] [--out DIR | FILE.json]
 Defaults: $COUNCIL_TEST_MODEL or ~/.cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf, and
-$COUNCIL_REFERENCE_DIR/tokenizer.json or <repo>/target/reference/tokenizer.json.
+$COUNCIL_REFERENCE_DIR or <repo>/target/reference. A directory --out (as scripts/test passes)
+receives tokenizer.json and the vocab-*.gguf files.
 """
 import argparse
 import ctypes
@@ -269,10 +270,12 @@ def main():
     default_dir = Path(os.environ.get("COUNCIL_REFERENCE_DIR") or REPO / "target/reference")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=default_model)
-    ap.add_argument("--out", default=str(default_dir / "tokenizer.json"))
+    ap.add_argument("--out", default=str(default_dir), help="directory, or the .json file to write")
     ap.add_argument("--random", type=int, default=400, help="number of seeded random strings")
     args = ap.parse_args()
 
+    if not args.out.endswith(".json"):
+        args.out = str(Path(args.out) / "tokenizer.json")
     model_path = Path(args.model)
     if not model_path.exists():
         sys.exit(f"model not found: {model_path} (run scripts/setup or set COUNCIL_TEST_MODEL)")
