@@ -135,7 +135,6 @@ pub struct WgpuEngine {
     topk: Bound,
     out_norm_rows: Bound,
     head_matmuls: Vec<Matmul>,
-    x: wgpu::Buffer,
     block: usize,
     step_buf: wgpu::Buffer,
     step_bind: wgpu::BindGroup,
@@ -191,16 +190,16 @@ fn validate(cfg: &LlamaConfig, max_ctx: usize, top_k: usize, limits: &wgpu::Limi
     if positive.contains(&0) {
         return Err(format!("model dimensions must be positive: {cfg:?}"));
     }
-    if c.dim % 32 != 0 || c.n_ff % 32 != 0 || (c.n_head * c.head_dim) % 32 != 0 {
+    if !c.dim.is_multiple_of(32) || !c.n_ff.is_multiple_of(32) || !(c.n_head * c.head_dim).is_multiple_of(32) {
         return Err(format!("dims must be multiples of 32 (dim {}, ffn {}, heads·head_dim {})", c.dim, c.n_ff, c.n_head * c.head_dim));
     }
-    if c.head_dim % 4 != 0 || c.head_dim > MAX_HEAD_DIM {
+    if !c.head_dim.is_multiple_of(4) || c.head_dim > MAX_HEAD_DIM {
         return Err(format!("head_dim {} must be a multiple of 4 and ≤ {MAX_HEAD_DIM}", c.head_dim));
     }
-    if c.n_head % c.n_kv_head != 0 || c.n_head * MAX_CHUNKS > MAX_MERGE {
+    if !c.n_head.is_multiple_of(c.n_kv_head) || c.n_head * MAX_CHUNKS > MAX_MERGE {
         return Err(format!("{} heads over {} KV heads is not supported", c.n_head, c.n_kv_head));
     }
-    if c.n_rot == 0 || c.n_rot % 4 != 0 || c.n_rot > c.head_dim || (c.rope_neox && c.n_rot != c.head_dim) {
+    if c.n_rot == 0 || !c.n_rot.is_multiple_of(4) || c.n_rot > c.head_dim || (c.rope_neox && c.n_rot != c.head_dim) {
         return Err(format!("rotary dims {} (head_dim {}, neox {}) not supported", c.n_rot, c.head_dim, c.rope_neox));
     }
     let max_k = c.dim.max(c.n_ff).max(c.n_head * c.head_dim);
@@ -647,7 +646,6 @@ impl WgpuEngine {
             topk,
             out_norm_rows,
             head_matmuls,
-            x,
             block,
             step_buf,
             step_bind,

@@ -5,6 +5,8 @@
 //! split attention, merge+Wo+residual, RMSNorm+gate/up+SiLU·mul, down+residual), the output
 //! head and a GPU top-k, all recorded in one command encoder and sent in one submit.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bench;
 mod engine;
 mod gguf_source;
 mod kernels;

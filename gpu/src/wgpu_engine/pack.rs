@@ -45,7 +45,7 @@ pub fn f16_to_f32(h: u16) -> f32 {
 /// GGUF bytes of one row of `k` weights, or an error for types/widths the kernels cannot read.
 pub fn gguf_row_bytes(t: u32, k: usize) -> Result<usize, String> {
     let blocks = |size: usize| -> Result<usize, String> {
-        if k % 32 != 0 {
+        if !k.is_multiple_of(32) {
             return Err(format!("{} rows need a multiple of 32 weights, got {k}", type_name(t)));
         }
         Ok(k / 32 * size)
@@ -72,7 +72,7 @@ pub fn words_per_row(t: u32, k: usize) -> usize {
 
 /// Repacks `rows` rows of `k` weights of type `t` from GGUF bytes into the word layout.
 pub fn pack_rows(t: u32, k: usize, rows: usize, bytes: &[u8]) -> Result<Vec<u32>, String> {
-    if k % 8 != 0 {
+    if !k.is_multiple_of(8) {
         return Err(format!("row width {k} is not a multiple of 8"));
     }
     let row_bytes = gguf_row_bytes(t, k)?;
