@@ -14,6 +14,8 @@ mod model;
 mod pack;
 mod pipelines;
 mod readback;
+mod reference;
+pub mod selfcheck;
 
 pub use engine::{DispatchCounts, EngineOptions, WgpuEngine};
 pub use model::{LlamaConfig, TensorView, WeightSource};

@@ -1,152 +1,15 @@
 //! The whole engine on a small random llama-shaped model (mixed weight types, GQA, biases,
 //! both RoPE styles) against a plain f32 forward pass written here from the definitions.
 
-use std::collections::HashMap;
-
-use super::pack::*;
 use super::test_util::*;
-use super::{EngineOptions, LlamaConfig, TensorView, WeightSource, WgpuEngine};
+use super::{EngineOptions, LlamaConfig, WgpuEngine};
 use crate::device::Gpu;
-
-struct MapSource(HashMap<String, (u32, [u64; 2], Vec<u8>)>);
-
-impl WeightSource for MapSource {
-    fn tensor(&self, name: &str) -> Option<TensorView<'_>> {
-        self.0.get(name).map(|(t, ne, data)| TensorView { ggml_type: *t, ne: *ne, data })
-    }
-}
-
-impl MapSource {
-    fn dense(&self, name: &str) -> Vec<f32> {
-        let (t, _, data) = &self.0[name];
-        dequantize(*t, data)
-    }
-    fn opt(&self, name: &str) -> Option<Vec<f32>> {
-        self.0.contains_key(name).then(|| self.dense(name))
-    }
-}
-
-fn tiny_config(neox: bool) -> LlamaConfig {
-    LlamaConfig {
-        dim: 64,
-        n_layers: 2,
-        n_head: 4,
-        n_kv_head: 2,
-        head_dim: 16,
-        n_ff: 96,
-        vocab: 101,
-        norm_eps: 1e-5,
-        rope_base: 10000.0,
-        rope_freq_scale: 1.0,
-        n_rot: 16,
-        rope_neox: neox,
-        context_len: 256,
-    }
-}
-
-fn tiny_model(cfg: &LlamaConfig, bias: bool, tied: bool, seed: u64) -> MapSource {
-    let mut rng = Rng::new(seed);
-    let mut m = HashMap::new();
-    let mut add = |name: String, t: u32, k: usize, rows: usize, scale: f32, rng: &mut Rng| {
-        let values = rng.vec(k * rows, scale);
-        m.insert(name, (t, [k as u64, rows as u64], quantize(t, &values)));
-    };
-    let (n_q, n_kv) = (cfg.n_head * cfg.head_dim, cfg.n_kv_head * cfg.head_dim);
-    add("token_embd.weight".into(), TYPE_Q8_0, cfg.dim, cfg.vocab, 1.0, &mut rng);
-    if !tied {
-        add("output.weight".into(), TYPE_Q4_0, cfg.dim, cfg.vocab, 0.5, &mut rng);
-    }
-    add("output_norm.weight".into(), TYPE_F32, cfg.dim, 1, 1.0, &mut rng);
-    let types = [TYPE_Q4_1, TYPE_Q4_0, TYPE_Q8_0, TYPE_F16, TYPE_F32];
-    for l in 0..cfg.n_layers {
-        let t = |i: usize| types[(i + l) % types.len()];
-        let name = |s: &str| format!("blk.{l}.{s}");
-        add(name("attn_norm.weight"), TYPE_F32, cfg.dim, 1, 1.0, &mut rng);
-        add(name("ffn_norm.weight"), TYPE_F32, cfg.dim, 1, 1.0, &mut rng);
-        add(name("attn_q.weight"), t(0), cfg.dim, n_q, 0.5, &mut rng);
-        add(name("attn_k.weight"), t(1), cfg.dim, n_kv, 0.5, &mut rng);
-        add(name("attn_v.weight"), t(2), cfg.dim, n_kv, 0.5, &mut rng);
-        add(name("attn_output.weight"), t(3), n_q, cfg.dim, 0.3, &mut rng);
-        add(name("ffn_gate.weight"), t(4), cfg.dim, cfg.n_ff, 0.3, &mut rng);
-        add(name("ffn_up.weight"), t(0), cfg.dim, cfg.n_ff, 0.3, &mut rng);
-        add(name("ffn_down.weight"), t(1), cfg.n_ff, cfg.dim, 0.3, &mut rng);
-        if bias {
-            add(name("attn_q.bias"), TYPE_F32, n_q, 1, 0.3, &mut rng);
-            add(name("attn_k.bias"), TYPE_F32, n_kv, 1, 0.3, &mut rng);
-            add(name("attn_v.bias"), TYPE_F32, n_kv, 1, 0.3, &mut rng);
-        }
-    }
-    MapSource(m)
-}
-
-/// Teacher-forced next-token logits after each prefix, in f32 (K/V rounded to f16 as the
-/// GPU cache stores them).
-fn reference_logits(cfg: &LlamaConfig, m: &MapSource, tokens: &[u32]) -> Vec<Vec<f32>> {
-    let (hd, n_q, n_kv) = (cfg.head_dim, cfg.n_head * cfg.head_dim, cfg.n_kv_head * cfg.head_dim);
-    let f16 = |v: f32| f16_to_f32(f32_to_f16(v));
-    let emb = m.dense("token_embd.weight");
-    let out_w = m.opt("output.weight").unwrap_or_else(|| emb.clone());
-    let mut keys: Vec<Vec<Vec<f32>>> = vec![Vec::new(); cfg.n_layers];
-    let mut values: Vec<Vec<Vec<f32>>> = vec![Vec::new(); cfg.n_layers];
-    let mut logits = Vec::new();
-    for (pos, &tok) in tokens.iter().enumerate() {
-        let mut x = emb[tok as usize * cfg.dim..(tok as usize + 1) * cfg.dim].to_vec();
-        for l in 0..cfg.n_layers {
-            let w = |s: &str| m.dense(&format!("blk.{l}.{s}"));
-            let add_bias = |v: &mut Vec<f32>, s: &str| {
-                if let Some(b) = m.opt(&format!("blk.{l}.{s}")) {
-                    v.iter_mut().zip(b).for_each(|(a, b)| *a += b);
-                }
-            };
-            let xn = rmsnorm(&x, &w("attn_norm.weight"), cfg.norm_eps);
-            let mut q = matvec(&w("attn_q.weight"), cfg.dim, &xn);
-            let mut k = matvec(&w("attn_k.weight"), cfg.dim, &xn);
-            let mut v = matvec(&w("attn_v.weight"), cfg.dim, &xn);
-            add_bias(&mut q, "attn_q.bias");
-            add_bias(&mut k, "attn_k.bias");
-            add_bias(&mut v, "attn_v.bias");
-            q.chunks_mut(hd).for_each(|h| rope(h, pos, cfg.n_rot, cfg.rope_base, cfg.rope_neox));
-            k.chunks_mut(hd).for_each(|h| rope(h, pos, cfg.n_rot, cfg.rope_base, cfg.rope_neox));
-            keys[l].push(k.into_iter().map(f16).collect());
-            values[l].push(v.into_iter().map(f16).collect());
-            let mut attn = vec![0f32; n_q];
-            for h in 0..cfg.n_head {
-                let kvh = h / (cfg.n_head / cfg.n_kv_head);
-                let qh = &q[h * hd..(h + 1) * hd];
-                let scores: Vec<f32> = keys[l]
-                    .iter()
-                    .map(|k| k[kvh * hd..(kvh + 1) * hd].iter().zip(qh).map(|(a, b)| a * b).sum::<f32>() / (hd as f32).sqrt())
-                    .collect();
-                let mx = scores.iter().fold(f32::MIN, |a, b| a.max(*b));
-                let e: Vec<f32> = scores.iter().map(|s| (s - mx).exp()).collect();
-                let sum: f32 = e.iter().sum();
-                for (p, wgt) in e.iter().enumerate() {
-                    for d in 0..hd {
-                        attn[h * hd + d] += wgt / sum * values[l][p][kvh * hd + d];
-                    }
-                }
-            }
-            let o = matvec(&w("attn_output.weight"), n_q, &attn);
-            x.iter_mut().zip(o).for_each(|(a, b)| *a += b);
-            let _ = n_kv;
-            let xn = rmsnorm(&x, &w("ffn_norm.weight"), cfg.norm_eps);
-            let g = matvec(&w("ffn_gate.weight"), cfg.dim, &xn);
-            let u = matvec(&w("ffn_up.weight"), cfg.dim, &xn);
-            let hh: Vec<f32> = g.iter().zip(&u).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
-            let d = matvec(&w("ffn_down.weight"), cfg.n_ff, &hh);
-            x.iter_mut().zip(d).for_each(|(a, b)| *a += b);
-        }
-        let xn = rmsnorm(&x, &m.dense("output_norm.weight"), cfg.norm_eps);
-        logits.push(matvec(&out_w, cfg.dim, &xn));
-    }
-    logits
-}
 
 fn argmax(v: &[f32]) -> u32 {
     v.iter().enumerate().fold((0, f32::MIN), |b, (i, x)| if *x > b.1 { (i, *x) } else { b }).0 as u32
 }
 
-fn engine(cfg: &LlamaConfig, m: &MapSource, opts: EngineOptions) -> WgpuEngine {
+fn engine(cfg: &LlamaConfig, m: &SyntheticWeights, opts: EngineOptions) -> WgpuEngine {
     let gpu = pollster::block_on(Gpu::new()).expect("a native wgpu adapter (lavapipe in CI)");
     WgpuEngine::load_blocking(&gpu, cfg, m, &opts).expect("engine loads")
 }
@@ -241,4 +104,13 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(err.contains("blk.1.ffn_up.weight"), "{err}");
     let wide = LlamaConfig { head_dim: 18, ..cfg };
     assert!(WgpuEngine::load_blocking(&gpu, &wide, &m, &EngineOptions::default()).is_err());
+}
+
+#[test]
+fn the_browser_self_check_passes_on_the_native_adapter() {
+    let gpu = pollster::block_on(Gpu::new()).expect("a native wgpu adapter (lavapipe in CI)");
+    let report = pollster::block_on(super::selfcheck::run(&gpu)).unwrap();
+    eprintln!("{report:?}");
+    assert!(report.passed(), "{report:?}");
+    assert_eq!(report.greedy_tokens, 10);
 }
