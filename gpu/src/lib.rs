@@ -5,6 +5,7 @@
 
 pub mod device;
 pub mod gguf;
+pub mod quant;
 pub mod selftest;
 pub mod tokenizer;
 pub mod wgpu_engine;
