@@ -30,15 +30,16 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
     let lid = lid3.x;
     let logits_row = step.logits_row + wid.z; // one workgroup per token of a block
     let row = logits_row * p.vocab;
-    var prev_v = bitcast<f32>(0x7f800000u); // +inf: nothing picked yet
-    var prev_i = 0xffffffffu;
+    var prev_v = 0.0;
+    var prev_i = 0u;
     let k = min(step.top_k, p.k);
     for (var round = 0u; round < k; round++) {
-        var bv = -bitcast<f32>(0x7f800000u);
+        // (No infinity literals: WGSL rejects constant expressions that overflow.)
+        var bv = -3.4e38;
         var bi = 0xffffffffu;
         for (var i = lid; i < p.vocab; i += WG) {
             let v = logits[row + i];
-            let after_prev = before(prev_v, prev_i, v, i);
+            let after_prev = round == 0u || before(prev_v, prev_i, v, i);
             if (after_prev && before(v, i, bv, bi)) {
                 bv = v;
                 bi = i;
