@@ -178,7 +178,7 @@ fn vector(w: &dyn WeightSource, name: &str, len: usize) -> Result<Vec<f32>, Stri
             Ok(t.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
         }
         (pack::TYPE_F16, n) if n == len * 2 => {
-            Ok(t.data.chunks_exact(2).map(|b| pack::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect())
+            Ok(t.data.chunks_exact(2).map(|b| crate::quant::f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect())
         }
         _ => Err(format!("`{name}` must be F32 or F16 with {len} values")),
     }

@@ -29,19 +29,6 @@ pub fn type_name(t: u32) -> &'static str {
     }
 }
 
-/// IEEE half → f32 (norm vectors stored as F16 are converted on the CPU at load).
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = ((h >> 10) & 0x1f) as i32;
-    let frac = (h & 0x3ff) as f32;
-    match exp {
-        0 => sign * frac * 2f32.powi(-24),
-        31 if frac == 0.0 => sign * f32::INFINITY,
-        31 => f32::NAN,
-        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
-    }
-}
-
 /// GGUF bytes of one row of `k` weights, or an error for types/widths the kernels cannot read.
 pub fn gguf_row_bytes(t: u32, k: usize) -> Result<usize, String> {
     let blocks = |size: usize| -> Result<usize, String> {

@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 
 use super::model::{LlamaConfig, TensorView, WeightSource};
-use super::pack;
-use super::pack::*;
+use super::pack::{self, TYPE_F16, TYPE_F32, TYPE_Q4_0, TYPE_Q4_1, TYPE_Q8_0};
 
 /// Deterministic pseudo-random numbers (xorshift64*), so failures reproduce.
 pub struct Rng(u64);
@@ -30,94 +29,28 @@ impl Rng {
     }
 }
 
-pub use super::pack::f16_to_f32;
+pub use crate::quant::{f16_bits_to_f32 as f16_to_f32, f32_to_f16_bits as f32_to_f16};
+use crate::quant::{WeightFormat, dequantize_row, quantize_row_q4_0, quantize_row_q4_1, quantize_row_q8_0};
 
-/// f32 → nearest f16 (normal range and zero only: test values stay there).
-pub fn f32_to_f16(x: f32) -> u16 {
-    if x == 0.0 {
-        return 0;
-    }
-    let sign = if x < 0.0 { 0x8000u16 } else { 0 };
-    let a = x.abs();
-    let e = a.log2().floor() as i32;
-    let e = e.clamp(-14, 15);
-    let mut m = (a / 2f32.powi(e) - 1.0) * 1024.0;
-    m = m.round();
-    let (e, m) = if m >= 1024.0 { (e + 1, 0.0) } else { (e, m) };
-    sign | (((e + 15) as u16) << 10) | m as u16
-}
-
-/// Quantizes `rows × k` values into GGUF bytes of type `t`.
+/// Quantizes `values` (whole blocks) into GGUF bytes of type `t` with the quant module's
+/// reference quantizers (ggml's `quantize_row_*_ref`).
 pub fn quantize(t: u32, values: &[f32]) -> Vec<u8> {
-    let mut out = Vec::new();
-    match t {
-        pack::TYPE_F32 => values.iter().for_each(|v| out.extend(v.to_le_bytes())),
-        pack::TYPE_F16 => values.iter().for_each(|v| out.extend(f32_to_f16(*v).to_le_bytes())),
-        _ => {
-            for block in values.chunks(32) {
-                let (lo, hi) = block.iter().fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
-                let amax = lo.abs().max(hi.abs()).max(1e-6);
-                match t {
-                    pack::TYPE_Q4_0 => {
-                        let dh = f32_to_f16(amax / 7.0);
-                        let d = f16_to_f32(dh);
-                        out.extend(dh.to_le_bytes());
-                        let q: Vec<u8> =
-                            block.iter().map(|v| ((v / d).round() + 8.0).clamp(0.0, 15.0) as u8).collect();
-                        (0..16).for_each(|j| out.push(q[j] | (q[j + 16] << 4)));
-                    }
-                    pack::TYPE_Q4_1 => {
-                        let dh = f32_to_f16(((hi - lo) / 15.0).max(1e-4));
-                        let mh = f32_to_f16(lo);
-                        let (d, m) = (f16_to_f32(dh), f16_to_f32(mh));
-                        out.extend(dh.to_le_bytes());
-                        out.extend(mh.to_le_bytes());
-                        let q: Vec<u8> =
-                            block.iter().map(|v| ((v - m) / d).round().clamp(0.0, 15.0) as u8).collect();
-                        (0..16).for_each(|j| out.push(q[j] | (q[j + 16] << 4)));
-                    }
-                    pack::TYPE_Q8_0 => {
-                        let dh = f32_to_f16(amax / 127.0);
-                        let d = f16_to_f32(dh);
-                        out.extend(dh.to_le_bytes());
-                        out.extend(block.iter().map(|v| (v / d).round().clamp(-127.0, 127.0) as i8 as u8));
-                    }
-                    _ => panic!("no test quantizer for type {t}"),
-                }
-            }
-        }
-    }
-    out
+    let blocks = match t {
+        pack::TYPE_F32 => return values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        pack::TYPE_F16 => return values.iter().flat_map(|v| f32_to_f16(*v).to_le_bytes()).collect(),
+        pack::TYPE_Q4_0 => quantize_row_q4_0(values),
+        pack::TYPE_Q4_1 => quantize_row_q4_1(values),
+        _ => quantize_row_q8_0(values),
+    };
+    blocks.expect("synthetic weights come in whole blocks")
 }
 
-/// Dequantizes GGUF bytes of type `t` (the reference the kernels must reproduce).
+/// Dequantizes GGUF bytes of type `t` (the quant module's definition of the block layouts).
 pub fn dequantize(t: u32, bytes: &[u8]) -> Vec<f32> {
-    let h = |b: &[u8]| f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
-    let mut out = Vec::new();
-    match t {
-        pack::TYPE_F32 => out.extend(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-        pack::TYPE_F16 => out.extend(bytes.chunks_exact(2).map(h)),
-        pack::TYPE_Q4_0 | pack::TYPE_Q4_1 => {
-            let size = if t == pack::TYPE_Q4_0 { 18 } else { 20 };
-            for b in bytes.chunks_exact(size) {
-                let d = h(&b[0..2]);
-                let (m, qs) = if t == pack::TYPE_Q4_0 { (-8.0 * d, &b[2..]) } else { (h(&b[2..4]), &b[4..]) };
-                let mut block = [0f32; 32];
-                for j in 0..16 {
-                    block[j] = d * (qs[j] & 15) as f32 + m;
-                    block[j + 16] = d * (qs[j] >> 4) as f32 + m;
-                }
-                out.extend(block);
-            }
-        }
-        pack::TYPE_Q8_0 => {
-            for b in bytes.chunks_exact(34) {
-                let d = h(&b[0..2]);
-                out.extend(b[2..].iter().map(|&q| d * q as i8 as f32));
-            }
-        }
-        _ => panic!("no test dequantizer for type {t}"),
-    }
+    let format = WeightFormat::from_ggml_type(t).expect("a type the engine supports");
+    let elems = bytes.len() / format.block_bytes() * format.block_elems();
+    let mut out = vec![0.0; elems];
+    dequantize_row(format, bytes, &mut out).expect("whole blocks");
     out
 }
 
