@@ -18,6 +18,7 @@ pub static BUILTINS: &[(&str, &str)] = &[
     ("multirobot", include_str!("../scenarios/multirobot.json")),
     ("conductor", include_str!("../scenarios/conductor.json")),
     ("blackboard", include_str!("../scenarios/blackboard.json")),
+    ("mixed-team", include_str!("../scenarios/mixed-team.json")),
 ];
 
 pub fn builtin_ids() -> Vec<&'static str> {

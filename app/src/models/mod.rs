@@ -2,6 +2,8 @@
 //! and generation in a Web Worker.
 
 pub mod catalog;
+pub mod download;
+pub mod opfs;
 pub mod page;
 
 use council_core::prompt::Prompt;

@@ -147,7 +147,8 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
             Err(e) => ctx.fail(format!("The run could not start: {e}")),
         }
     };
-    if autorun {
+    // A built-in with LLM agents waits for Run: it may spend a key or need a download.
+    if autorun && !crate::backends::needs_driver(&initial) {
         run_now();
     }
 
