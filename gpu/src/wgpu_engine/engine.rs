@@ -691,6 +691,11 @@ impl WgpuEngine {
         self.pos = 0;
     }
 
+    /// Keeps the first `n` positions (e.g. to reuse a shared prompt prefix).
+    pub fn truncate(&mut self, n: usize) {
+        self.pos = self.pos.min(n);
+    }
+
     /// The adapter this engine runs on, for logs and reports.
     pub fn adapter(&self) -> String {
         self.gpu.describe()
@@ -946,6 +951,12 @@ impl WgpuEngine {
         Ok(into_top(self.run(&[token], Want::LastTop).await?).pop().unwrap_or_default())
     }
 
+    /// Feeds `tokens` after the current position and returns the logits after every one of
+    /// them, `tokens.len() × vocab` row-major (the CPU `Session::logits_all` contract).
+    pub async fn logits_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>, String> {
+        Ok(into_logits(self.run(tokens, Want::AllLogits).await?).concat())
+    }
+
     /// Teacher-forced scoring from an empty cache: the next-token logits after each prefix
     /// `tokens[..=i]`, one row per token.
     pub async fn logits_for(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>, String> {
@@ -1054,6 +1065,15 @@ impl WgpuEngine {
     }
     pub fn logits_for_blocking(&mut self, tokens: &[u32]) -> Result<Vec<Vec<f32>>, String> {
         pollster::block_on(self.logits_for(tokens))
+    }
+    pub fn logits_all_blocking(&mut self, tokens: &[u32]) -> Result<Vec<f32>, String> {
+        pollster::block_on(self.logits_all(tokens))
+    }
+    pub fn feed_blocking(&mut self, tokens: &[u32]) -> Result<(), String> {
+        pollster::block_on(self.feed(tokens))
+    }
+    pub fn decode_top_k_blocking(&mut self, token: u32) -> Result<Vec<(u32, f32)>, String> {
+        pollster::block_on(self.decode_top_k(token))
     }
     pub fn top_k_for_blocking(&mut self, tokens: &[u32]) -> Result<Vec<Vec<(u32, f32)>>, String> {
         pollster::block_on(self.top_k_for(tokens))

@@ -61,6 +61,13 @@ fn prefill_then_decode_equals_teacher_forcing_and_greedy_stays_on_the_gpu() {
     let want = reference_logits(&cfg, &m, &[5, 17, 99, 3, 40, 41, 7]);
     assert_rows_close(&got, &want[3..], 2e-3);
 
+    // logits_all continues from the current position, like the CPU session.
+    e.truncate(4);
+    assert_eq!(e.position(), 4);
+    let rest = e.logits_all_blocking(&[40, 41, 7]).unwrap();
+    let rows: Vec<Vec<f32>> = rest.chunks(cfg.vocab).map(<[f32]>::to_vec).collect();
+    assert_rows_close(&rows, &want[4..], 2e-3);
+
     e.reset();
     let submits = e.counts().submits;
     let generated = e.generate_greedy_blocking(&prompt, 20, &[]).unwrap();
