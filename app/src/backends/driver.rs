@@ -368,6 +368,7 @@ async fn remote(ctx: &Ctx, req: &AskRequest, profile: &Profile, p: &Prompt, star
         let mut usage = Usage::default();
         let mut reported = false;
         let mut stream_error: Option<String> = None;
+        let mut saw_done = false;
         ctx.live.update_ask(req.id, |a| {
             a.state = AskState::Waiting;
             a.text.clear();
@@ -390,7 +391,7 @@ async fn remote(ctx: &Ctx, req: &AskRequest, profile: &Profile, p: &Prompt, star
                         usage.prompt = usage.prompt.max(u.prompt);
                         usage.completion = usage.completion.max(u.completion);
                     }
-                    Chunk::Done => {}
+                    Chunk::Done => saw_done = true,
                     Chunk::Error(e) => stream_error = Some(profile.redact(&e)),
                 }
             }
@@ -404,7 +405,13 @@ async fn remote(ctx: &Ctx, req: &AskRequest, profile: &Profile, p: &Prompt, star
         handle(tail, &mut text);
         let retryable = match result {
             Ok(()) => match stream_error.take() {
-                None => return Ok((text, usage, reported)),
+                None if saw_done => return Ok((text, usage, reported)),
+                // A stream that stops without its end marker was cut (server restart,
+                // a proxy timeout, llama.cpp's interrupt of a running request).
+                None => {
+                    last_err = "the stream ended before the reply was complete".into();
+                    true
+                }
                 Some(e) => {
                     last_err = format!("the API reported an error: {e}");
                     true

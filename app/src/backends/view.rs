@@ -23,6 +23,18 @@ pub fn LivePanel(live: Live) -> impl IntoView {
                         <button data-testid="live-stop" aria-label="Stop the run" disabled=move || !live.running.get()
                             on:click=move |_| super::stop(&live.run_id.get_untracked())>"■ Stop"</button>
                     </header>
+                    {move || {
+                        let st = crate::models::status().get();
+                        (!st.state.is_empty()).then(|| view! {
+                            <p class="muted" data-testid="engine-status" data-engine=st.engine.clone() data-state=st.state.clone()>
+                                {format!("local engine: {} · model {} · {}{}{}{}",
+                                    if st.engine.is_empty() { "starting" } else { &st.engine }, st.model, st.state,
+                                    st.load_ms.map(|t| format!(" · loaded in {:.1} s", t / 1000.0)).unwrap_or_default(),
+                                    st.ttft_ms.map(|t| format!(" · first token {t:.0} ms")).unwrap_or_default(),
+                                    st.decode_tok_s.map(|t| format!(" · {t:.1} tok/s")).unwrap_or_default())}
+                            </p>
+                        })
+                    }}
                     <ul class="live-asks">
                         {move || live.asks.get().into_iter().map(|a| {
                             let state = a.state.name();

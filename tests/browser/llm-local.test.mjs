@@ -1,0 +1,137 @@
+// Local models end to end: the test GGUF downloaded in the page with byte progress from a
+// loopback server that cuts the connection halfway (the download resumes with a Range
+// request after a reload), stored in OPFS, then a 3-agent debate whose agents all run
+// that model in the page's worker on the CPU path, streaming tokens into the live panel,
+// with the run stored in IndexedDB. Prints load time, time to first token and tok/s.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import { launch, openApp, screenshot } from './harness.mjs';
+import { TEST_MODEL, freePort, linkFor, dumpIndexedDb } from './llm-helpers.mjs';
+
+let env, models;
+
+/** Serves the test model with Range support and CORS, throttled; the first full request is cut halfway. */
+async function startModelServer() {
+  if (!fs.existsSync(TEST_MODEL)) throw new Error(`test model missing at ${TEST_MODEL}: run scripts/setup or set COUNCIL_TEST_MODEL`);
+  const size = fs.statSync(TEST_MODEL).size;
+  const state = { requests: [], cutDone: false, bytesPerTick: 4 << 20 };
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    const cors = {
+      'access-control-allow-origin': req.headers.origin || '*',
+      'access-control-allow-headers': 'range',
+      'access-control-expose-headers': 'content-range, content-length, accept-ranges',
+      'cross-origin-resource-policy': 'cross-origin',
+    };
+    if (req.method === 'OPTIONS') { res.writeHead(204, cors); res.end(); return; }
+    const range = req.headers.range;
+    state.requests.push(range || 'full');
+    let start = 0;
+    if (range) {
+      const m = /^bytes=(\d+)-$/.exec(range);
+      start = Number(m[1]);
+      res.writeHead(206, { ...cors, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes',
+        'content-length': size - start, 'content-range': `bytes ${start}-${size - 1}/${size}` });
+    } else {
+      res.writeHead(200, { ...cors, 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes', 'content-length': size });
+    }
+    const cutAt = !range && !state.cutDone ? Math.floor(size / 2) : Infinity;
+    const fd = fs.openSync(TEST_MODEL, 'r');
+    let pos = start;
+    const tick = () => {
+      if (res.destroyed) { fs.closeSync(fd); return; }
+      if (pos >= cutAt) { state.cutDone = true; fs.closeSync(fd); res.socket.destroy(); return; }
+      if (pos >= size) { fs.closeSync(fd); res.end(); return; }
+      const n = Math.min(state.bytesPerTick, size - pos, cutAt - pos);
+      const buf = Buffer.alloc(n);
+      fs.readSync(fd, buf, 0, n, pos);
+      pos += n;
+      res.write(buf, () => setTimeout(tick, 100));
+    };
+    tick();
+  });
+  await new Promise(r => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}/SmolLM2-135M-Instruct.Q4_1.gguf`, size, state, close: () => new Promise(r => { server.closeAllConnections?.(); server.close(r); }) };
+}
+
+before(async () => {
+  env = await launch();
+  models = await startModelServer();
+});
+after(async () => {
+  await env?.close();
+  await models?.close();
+});
+
+const realErrors = p => p.errors.filter(e => !/Failed to load resource/.test(e));
+let context;
+
+test('a model download shows byte progress, survives a cut connection and a reload, and resumes with Range', async () => {
+  context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await openApp(env, '#/models', await env.newPage({ context }));
+  await p.fill('[data-testid=model-id]', 'smol');
+  await p.fill('[data-testid=model-url]', models.url);
+  await p.click('[data-testid=model-add]');
+  await p.waitForFunction(() => Number(document.querySelector('[data-testid=model-row][data-model=smol] [data-testid=download-progress]')?.dataset.bytes || 0) > 0);
+  const total = Number(await p.getAttribute('[data-testid=model-row][data-model=smol] [data-testid=download-progress]', 'data-total'));
+  assert.equal(total, models.size, 'the total comes from the server before the bytes');
+  await p.waitForSelector('[data-testid=model-row][data-model=smol][data-state=paused]', { timeout: 60_000 });
+  assert.match(await p.textContent('[data-testid=model-row][data-model=smol] [data-testid=download-detail]'), /cut/);
+  await screenshot(p, 'llm-local-download-cut');
+
+  await p.reload();
+  await p.waitForSelector('[data-testid=model-row][data-model=smol][data-state=paused]');
+  await p.click('[data-testid=model-row][data-model=smol] [data-testid=model-resume]');
+  await p.waitForSelector('[data-testid=model-row][data-model=smol][data-state=done]', { timeout: 120_000 });
+  const resumedFrom = Number(await p.getAttribute('[data-testid=model-row][data-model=smol] [data-testid=download-progress]', 'data-resumed-from'));
+  assert.ok(resumedFrom >= models.size * 0.3, `resumed from ${resumedFrom} of ${models.size} (commits every 8 MB)`);
+  assert.equal(models.state.requests[0], 'full');
+  assert.match(models.state.requests.at(-1), new RegExp(`^bytes=${resumedFrom}-$`), JSON.stringify(models.state.requests));
+  const stored = await p.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('models');
+    return (await (await dir.getFileHandle('smol.gguf')).getFile()).size;
+  });
+  assert.equal(stored, models.size, 'the stored file has exactly the server size');
+  assert.deepEqual(realErrors(p), []);
+});
+
+test('a 3-agent debate runs on the local model in the worker (CPU path), streaming, and is stored', async () => {
+  const p = await env.newPage({ context });
+  const scenario = {
+    title: 'Local debate',
+    agents: [
+      { name: 'Ada', backend: 'local:smol' },
+      { name: 'Ben', backend: 'local:smol' },
+      { name: 'Cy', backend: 'local:smol' },
+    ],
+    mechanism: { kind: 'debate', params: { rounds: 1 } },
+    task: { kind: 'multiple_choice', params: { difficulty: 0.2 } },
+    seed: 2,
+  };
+  await openApp(env, linkFor(scenario), p);
+  await p.waitForSelector('[data-testid=link-gate]');
+  assert.match(await p.textContent('[data-testid=gate-details]'), /already stored/);
+  await p.click('[data-testid=link-continue]');
+  const t0 = Date.now();
+  await p.click('[data-testid=run]');
+  const live = await p.waitForSelector('[data-testid=live-ask][data-state=streaming] [data-testid=live-text]', { timeout: 120_000 });
+  assert.ok((await live.textContent()).length > 0, 'tokens show while the model writes');
+  await screenshot(p, 'llm-local-streaming');
+  await p.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 300_000 });
+  const wall = (Date.now() - t0) / 1000;
+  const engine = await p.getAttribute('[data-testid=engine-status]', 'data-engine');
+  assert.match(engine, /cpu/);
+  console.log('local engine:', await p.textContent('[data-testid=engine-status]'), `· run wall time ${wall.toFixed(1)} s`);
+  assert.match(await p.textContent('[data-testid=live-status]'), /finished/);
+  await screenshot(p, 'llm-local-done');
+  const dump = JSON.parse(await dumpIndexedDb(p));
+  const run = dump.bodies.map(b => JSON.parse(b.json)).find(r => r.scenario.title === 'Local debate');
+  assert.ok(run, 'the run is stored in IndexedDB');
+  assert.equal(run.determinism, 'best-effort');
+  const answers = run.log.events.filter(e => e.kind === 'answer');
+  assert.equal(answers.length, 6, 'three first answers and three revisions');
+  assert.ok(answers.every(a => a.raw.length > 0 && !a.raw.includes('could not answer')), JSON.stringify(answers.map(a => a.raw)));
+  assert.deepEqual(realErrors(p), []);
+});
