@@ -5,7 +5,7 @@
 //!
 //! Decoding one token uses fused kernels (5 dispatches per layer). Several tokens at once
 //! (prompt prefill, teacher-forced scoring) go through a block path that decodes each weight
-//! once per 8 tokens (matmul.wgsl, 9 dispatches per layer per block of up to 64 tokens).
+//! once per 8 tokens (matmul.wgsl, qkv_block.wgsl: 8 dispatches per layer per block of up to 64 tokens).
 //! Each step's position and slots live in a 256-byte slot of the step uniform buffer,
 //! selected per dispatch with a dynamic offset, so one submit can carry many steps. Greedy generation keeps the loop on the GPU: the top-k kernel writes the
 //! argmax into the token buffer slot the next step embeds from, and token ids come back in
@@ -25,7 +25,7 @@ const MAX_STEPS: usize = 64;
 /// set would exceed the binding limit).
 const MAX_BLOCK: usize = 64;
 /// Dispatches per layer of a prefill block.
-const BLOCK_DISPATCHES_PER_LAYER: usize = 9;
+const BLOCK_DISPATCHES_PER_LAYER: usize = 8;
 /// Greedy generation reads token ids back this many at a time.
 const READBACK_BATCH: usize = 8;
 /// Dispatches per transformer layer (qkv_rope, attention, attn_out, ffn_gate_up, ffn_down).
@@ -57,8 +57,7 @@ pub struct DispatchCounts {
     /// Dispatches of one decode step that ends in logits + top-k (embedding parts, layers,
     /// head parts, top-k).
     pub per_token: usize,
-    /// Dispatches per layer of a prefill block (up to 64 tokens; one more when the q, k
-    /// and v weights have different types).
+    /// Dispatches per layer of a prefill block (up to 64 tokens).
     pub per_layer_prefill: usize,
     /// Queue submits since load (warm-up excluded).
     pub submits: u64,
@@ -84,8 +83,7 @@ type Matmul = (Bound, u32);
 /// The prefill-block path of one layer.
 struct BlockBinds {
     attn_norm: Bound,
-    qkv: Vec<Matmul>,
-    rope: Bound,
+    qkv: Bound,
     merge: Bound,
     attn_out: Matmul,
     ffn_norm: Bound,
@@ -315,7 +313,7 @@ impl WgpuEngine {
 
         // Activations and state.
         // Activations, one row per token of a block (decode uses row 0).
-        let per_token = [c.dim, n_q + 2 * n_kv, c.n_ff, c.n_head * MAX_CHUNKS * (c.head_dim + 2)];
+        let per_token = [c.dim, n_q, c.n_ff, c.n_head * MAX_CHUNKS * (c.head_dim + 2)];
         let widest = (per_token.iter().max().copied().unwrap_or(1) * 4) as u64;
         let block_tokens = MAX_BLOCK.min((limit / widest) as usize);
         if block_tokens == 0 {
@@ -324,7 +322,6 @@ impl WgpuEngine {
         let block = block_tokens;
         let x = b.zeroed("x", (block * c.dim * 4) as u64)?;
         let xn = b.zeroed("xn", (block * c.dim * 4) as u64)?;
-        let qkv_raw = b.zeroed("qkv", (block * (n_q + 2 * n_kv) * 4) as u64)?;
         let q = b.zeroed("q", (block * n_q * 4) as u64)?;
         let attn = b.zeroed("attn", (block * n_q * 4) as u64)?;
         let partials = b.zeroed("partials", (block * c.n_head * MAX_CHUNKS * (c.head_dim + 2) * 4) as u64)?;
@@ -533,39 +530,21 @@ impl WgpuEngine {
                 b.uniform("ffn_down", &DownParams { k: c.n_ff as u32, n_out: c.dim as u32, _pad: [0; 2] });
 
             let (qkv_w, o_w, gu_w, down_w) = (&w_qkv, &w_o, &w_gu, &w_d);
-            let qkv_width = (n_q + 2 * n_kv) as u32;
-            let qkv_part = |t: u32, base: usize, rows: usize, offset: usize| {
-                let params = MatmulParams {
+            let qkv_block_params = b.uniform(
+                "qkv_block",
+                &QkvBlockParams {
                     k: c.dim as u32,
-                    n_rows: rows as u32,
-                    w_base: base as u32,
-                    w_base2: 0,
-                    in_stride: c.dim as u32,
-                    out_stride: qkv_width,
-                    out_offset: offset as u32,
-                    has_bias: has_bias as u32,
-                };
-                matmul([t, t, MODE_STORE], params, &xn, qkv_w, &bias, &qkv_raw)
-            };
-            let block_qkv = if wq.ggml_type == wk.ggml_type && wk.ggml_type == wv.ggml_type {
-                vec![qkv_part(wq.ggml_type, 0, n_q + 2 * n_kv, 0)]
-            } else {
-                vec![
-                    qkv_part(wq.ggml_type, 0, n_q, 0),
-                    qkv_part(wk.ggml_type, k_base, n_kv, n_q),
-                    qkv_part(wv.ggml_type, v_base, n_kv, n_q + n_kv),
-                ]
-            };
-            let rope_params = b.uniform(
-                "rope_append",
-                &RopeParams {
                     n_q: n_q as u32,
                     n_kv: n_kv as u32,
                     head_dim: c.head_dim as u32,
                     neox: c.rope_neox as u32,
                     n_rot: c.n_rot as u32,
                     max_ctx: max_ctx as u32,
-                    _pad: [0; 2],
+                    has_bias: has_bias as u32,
+                    q_base: 0,
+                    k_base: k_base as u32,
+                    v_base: v_base as u32,
+                    _pad: 0,
                     inv_freq,
                 },
             );
@@ -585,10 +564,9 @@ impl WgpuEngine {
             };
             let block = BlockBinds {
                 attn_norm: rms_rows(&attn_norm, &xn),
-                qkv: block_qkv,
-                rope: (
-                    kernels.rope_append.pipeline(device, &[]),
-                    kernels.rope_append.bind(device, &[&rope_params, &qkv_raw, &q, &k_cache, &v_cache]),
+                qkv: (
+                    kernels.qkv_block.pipeline(device, &[wq.ggml_type, wk.ggml_type, wv.ggml_type]),
+                    kernels.qkv_block.bind(device, &[&qkv_block_params, &xn, qkv_w, &bias, &q, &k_cache, &v_cache]),
                 ),
                 merge: (kernels.merge.pipeline(device, &[]), kernels.merge.bind(device, &[&merge_params, &partials, &attn])),
                 attn_out: matmul([wo.ggml_type, wo.ggml_type, MODE_ADD], plain(n_q, c.dim, 0, c.dim), &attn, o_w, &no_bias, &x),
@@ -702,11 +680,10 @@ impl WgpuEngine {
     }
 
     pub fn counts(&self) -> DispatchCounts {
-        let qkv_parts = self.layers.first().map_or(1, |l| l.block.qkv.len());
         DispatchCounts {
             per_layer: DISPATCHES_PER_LAYER,
             per_token: self.embed_parts.len() + DISPATCHES_PER_LAYER * self.layers.len() + self.head_parts.len() + 1,
-            per_layer_prefill: BLOCK_DISPATCHES_PER_LAYER + qkv_parts - 1,
+            per_layer_prefill: BLOCK_DISPATCHES_PER_LAYER,
             submits: self.submits,
             tokens: self.steps,
         }
@@ -769,14 +746,10 @@ impl WgpuEngine {
                 for part in &self.embed_parts {
                     dispatch(part, embed_groups, n);
                 }
-                let quads = (c.n_head + 2 * c.n_kv_head) * c.head_dim / 4;
                 for layer in &self.layers {
                     let b = &layer.block;
                     dispatch(&b.attn_norm, (n, 1), 1);
-                    for (mm, rows) in &b.qkv {
-                        dispatch(mm, g(*rows as usize, MATMUL_ROWS), 1);
-                    }
-                    dispatch(&b.rope, (quads.div_ceil(64) as u32, n), 1);
+                    dispatch(&b.qkv, g(c.n_head * c.head_dim + 2 * c.n_kv_head * c.head_dim, QKV_ROWS), 1);
                     dispatch(&layer.attention, (c.n_head as u32, s.n_chunks), n);
                     dispatch(&b.merge, (c.n_head as u32, n), 1);
                     dispatch(&b.attn_out.0, g(c.dim, MATMUL_ROWS), 1);

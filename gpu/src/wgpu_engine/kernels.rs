@@ -133,14 +133,19 @@ pub(crate) struct MatmulParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct RopeParams {
+pub(crate) struct QkvBlockParams {
+    pub k: u32,
     pub n_q: u32,
     pub n_kv: u32,
     pub head_dim: u32,
     pub neox: u32,
     pub n_rot: u32,
     pub max_ctx: u32,
-    pub _pad: [u32; 2],
+    pub has_bias: u32,
+    pub q_base: u32,
+    pub k_base: u32,
+    pub v_base: u32,
+    pub _pad: u32,
     pub inv_freq: [f32; 256],
 }
 
@@ -169,7 +174,7 @@ pub(crate) struct Kernels {
     // Prefill blocks (several tokens per step).
     pub rmsnorm_rows: Kernel,
     pub matmul: Kernel,
-    pub rope_append: Kernel,
+    pub qkv_block: Kernel,
     pub merge: Kernel,
 }
 
@@ -215,11 +220,11 @@ impl Kernels {
                 &[U, R, R, R, RW],
                 &["W_TYPE", "W_TYPE2", "MODE"],
             ),
-            rope_append: k(
-                "rope_append",
-                assemble(&[COMMON, include_str!("rope_append.wgsl"), include_str!("rope.wgsl")], &[]),
-                &[U, R, RW, RW, RW],
-                &[],
+            qkv_block: k(
+                "qkv_block",
+                assemble(&[COMMON, QUANT, include_str!("qkv_block.wgsl"), include_str!("rope.wgsl")], &[]),
+                &[U, R, R, R, RW, RW, RW],
+                &["Q_TYPE", "K_TYPE", "V_TYPE"],
             ),
             merge: k("merge", assemble(&[COMMON, include_str!("merge.wgsl")], &[]), &[U, R, RW], &[]),
         }
