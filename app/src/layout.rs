@@ -32,7 +32,7 @@ impl Layout {
 pub fn compute(layout: Layout, n: usize, edges: &[(u32, u32)]) -> Vec<Pos> {
     match layout {
         Layout::Circle => circle(n),
-        Layout::Force => force(n, edges),
+        Layout::Force => fit(force(n, edges)),
         Layout::Layered => layered(n, edges),
     }
 }
@@ -99,6 +99,27 @@ pub fn force(n: usize, edges: &[(u32, u32)]) -> Vec<Pos> {
             p[i].1 = (p[i].1 + d[i].1 / len * step).clamp(MARGIN, H - MARGIN);
         }
         temp *= 0.96;
+    }
+    p
+}
+
+/// Scales and centres positions to fill the box inside the margin (a force layout of a
+/// few nodes otherwise sits small in the middle), keeping the aspect ratio.
+pub fn fit(mut p: Vec<Pos>) -> Vec<Pos> {
+    if p.len() < 2 {
+        return p;
+    }
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in &p {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    let s = ((W - 2.0 * MARGIN) / (x1 - x0).max(1e-9)).min((H - 2.0 * MARGIN) / (y1 - y0).max(1e-9)).min(4.0);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    for q in p.iter_mut() {
+        *q = (W / 2.0 + (q.0 - cx) * s, H / 2.0 + (q.1 - cy) * s);
     }
     p
 }
@@ -175,6 +196,14 @@ mod tests {
                 assert!(d > 5.0, "{i} {j} {d}");
             }
         }
+    }
+
+    #[test]
+    fn fit_fills_the_box_without_leaving_it() {
+        let p = fit(vec![(290.0, 200.0), (310.0, 220.0), (300.0, 210.0)]);
+        assert!(inside(&p));
+        let w = p.iter().map(|q| q.0).fold(f64::NEG_INFINITY, f64::max) - p.iter().map(|q| q.0).fold(f64::INFINITY, f64::min);
+        assert!(w > 70.0, "{p:?}");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use council_core::scenario::Scenario;
 
-// TODO(link): switch to council_core::link::{encode, decode} as soon as core exports it.
-pub fn encode(_s: &Scenario) -> Result<String, String> {
-    Err("share links are not available in this build yet".into())
+/// The link payload for `s`, without the `#s=` prefix (what `Route::Shared` holds).
+pub fn encode(s: &Scenario) -> Result<String, String> {
+    let full = council_core::link::encode(s);
+    Ok(full.strip_prefix("#s=").unwrap_or(&full).to_string())
 }
 
-pub fn decode(_link: &str) -> Result<Scenario, String> {
-    Err("share links are not available in this build yet".into())
+/// Decodes a payload (or a whole URL / `#s=` fragment); errors are one readable line.
+pub fn decode(link: &str) -> Result<Scenario, String> {
+    council_core::link::decode(link).map_err(|e| e.to_string())
 }

@@ -40,39 +40,15 @@ pub fn parse_values(s: &str) -> Result<Vec<f64>, String> {
     Ok(v)
 }
 
-/// Sets `path` to `value` in a scenario JSON. Integers stay integers when the value is whole
-/// and the field held an integer (rounds, agent counts).
+/// Sets `path` to `value` in a scenario JSON, through the core's override rules (the same
+/// ones `council sweep --set` uses). Whole numbers are written as integers so integer
+/// fields (rounds, agent counts) validate.
 pub fn set_path(root: &mut Value, path: &str, value: f64) -> Result<(), String> {
-    fn go(v: &mut Value, parts: &[&str], value: f64, full: &str) -> Result<(), String> {
-        let Some((head, rest)) = parts.split_first() else {
-            let as_int = v.is_u64() || v.is_i64() || v.is_null() && value.fract() == 0.0;
-            *v = if as_int && value.fract() == 0.0 && value >= 0.0 { Value::from(value as u64) } else { Value::from(value) };
-            return Ok(());
-        };
-        if *head == "*" {
-            let arr = v.as_array_mut().ok_or_else(|| format!("{full}: `*` needs a list here"))?;
-            for item in arr {
-                go(item, rest, value, full)?;
-            }
-            return Ok(());
-        }
-        if let Ok(i) = head.parse::<usize>() {
-            if let Some(arr) = v.as_array_mut() {
-                let item = arr.get_mut(i).ok_or_else(|| format!("{full}: index {i} is out of range"))?;
-                return go(item, rest, value, full);
-            }
-        }
-        if v.is_null() {
-            *v = Value::Object(Default::default());
-        }
-        let obj = v.as_object_mut().ok_or_else(|| format!("{full}: \"{head}\" is not inside an object"))?;
-        go(obj.entry(head.to_string()).or_insert(Value::Null), rest, value, full)
-    }
     if path.is_empty() || path.len() > 200 {
         return Err("parameter path is empty or too long".into());
     }
-    let parts: Vec<&str> = path.split('.').collect();
-    go(root, &parts, value, path)
+    let v = if value.fract() == 0.0 && (0.0..9.0e15).contains(&value) { Value::from(value as u64) } else { Value::from(value) };
+    council_core::sweep::apply(root, path, &v)
 }
 
 /// Every (config, seed) job of a sweep, in the order they run.
@@ -102,20 +78,15 @@ pub fn jobs(x: &Axis, y: Option<&Axis>, seeds: u32, base_seed: u64) -> Vec<Job> 
     out
 }
 
-/// Mean and 95% interval (normal approximation, 1.96 standard errors) of finite values.
+/// Mean and 95% interval of the finite values, by the core's rule (mean ± 1.96 s/√n,
+/// kept inside the observed range), so the app and `council sweep` agree.
 pub fn mean_ci(v: &[f64]) -> Option<(f64, f64, f64)> {
     let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return None;
     }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return Some((m, m, m));
-    }
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
-    let h = 1.96 * (var / n).sqrt();
-    Some((m, m - h, m + h))
+    let s = council_core::sweep::Stat::of(&v);
+    Some((s.mean, s.lo, s.hi))
 }
 
 /// One finished job: its metrics by name.
@@ -187,6 +158,7 @@ mod tests {
         assert_eq!(s["agents"][1]["traits"]["accuracy"], serde_json::json!(0.9));
         assert!(set_path(&mut s, "mechanism.params.rounds.x", 1.0).is_err());
         assert!(set_path(&mut s, "agents.7.name", 1.0).is_err());
+        assert!(set_path(&mut s, "", 1.0).is_err());
     }
 
     #[test]

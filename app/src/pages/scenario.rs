@@ -302,9 +302,9 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                     </label>
                     <button data-testid="new-seed" aria-label="New random seed"
                         disabled=move || locked.with(|l| l.iter().any(|p| p == "seed"))
-                        on:click=move |_| seed.set((js_sys::Math::random() * 1e9) as u64)>"🎲 new seed"</button>
+                        on:click=move |_| seed.set((js_sys::Math::random() * 1e9) as u64)>"New seed"</button>
                     <button class="primary" data-testid="run" aria-label="Run the scenario" on:click=move |_| run_now()>"▶ Run"</button>
-                    <button data-testid="copy-link" aria-label="Copy a share link" on:click=copy_link>"🔗 Copy link"</button>
+                    <button data-testid="copy-link" aria-label="Copy a share link" on:click=copy_link>"Copy link"</button>
                     <button data-testid="export-scenario" aria-label="Export the scenario as JSON" on:click=export_scenario>"Scenario JSON"</button>
                     <button data-testid="export-jsonl" aria-label="Export the run's event log as JSONL" disabled=move || !has_run.get() on:click=export_jsonl>"Log JSONL"</button>
                     <button data-testid="export-html" aria-label="Export the run as a self-contained HTML file" disabled=move || !has_run.get() on:click=export_html>"Run HTML"</button>

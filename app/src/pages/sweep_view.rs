@@ -41,6 +41,7 @@ pub fn numeric_paths(s: &Scenario) -> Vec<String> {
     for (t, _, _) in crate::pages::editor::TRAITS {
         out.push(format!("agents.*.traits.{t}"));
     }
+    out.push("agents.count".into());
     if let Some(Value::Number(_)) = v.get("topology").and_then(|t| t.get("p")) {
         out.push("topology.p".into());
     }

@@ -34,8 +34,11 @@ pub fn Transcript() -> impl IntoView {
             v
         })
     });
+    // Keys carry the run id: switching runs must not reuse items of the same index.
+    let run_id = Memo::new(move |_| p.run.with(|r| r.id.clone()));
     let shown = move || {
-        visible.with(|v| v[v.len().saturating_sub(WINDOW)..].to_vec())
+        let id = run_id.get();
+        visible.with(|v| v[v.len().saturating_sub(WINDOW)..].iter().map(|i| (id.clone(), *i)).collect::<Vec<_>>())
     };
     let hidden = move || visible.with(|v| v.len().saturating_sub(WINDOW));
     let list_ref = NodeRef::<leptos::html::Ol>::new();
@@ -133,7 +136,7 @@ pub fn Transcript() -> impl IntoView {
             </div>
             <ol class="transcript" node_ref=list_ref data-testid="transcript" aria-label="Transcript">
                 {move || (hidden() > 0).then(|| view! { <li class="muted">{format!("… {} earlier events", hidden())}</li> })}
-                <For each=shown key=|i| *i let:i>{item(i)}</For>
+                <For each=shown key=|k| k.clone() let:k>{item(k.1)}</For>
             </ol>
         </div>
     }

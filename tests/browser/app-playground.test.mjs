@@ -1,0 +1,211 @@
+// End-to-end tests of the playground UI: gallery → run → replay controls, share links,
+// editor errors, run history, exports/imports, safe rendering, sweeps. Uses only the
+// selectors and hooks documented at the top of app/src/lib.rs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { launch, openApp, screenshot } from './harness.mjs';
+
+let env;
+before(async () => { env = await launch(); });
+after(async () => { await env?.close(); });
+
+const hook = (page, name, ...args) => page.evaluate(([n, a]) => window.wasmBindings[n](...a), [name, args]);
+const cursor = page => hook(page, 'current_cursor');
+
+// Opens the debate built-in (several agents talking), or the first card if it is absent.
+async function openFirstScenario(page) {
+  await page.waitForSelector('[data-scenario-id]');
+  const id = await page.locator('[data-scenario-id="debate"]').count()
+    ? 'debate' : await page.getAttribute('[data-scenario-id]', 'data-scenario-id');
+  await page.click(`[data-scenario-id="${id}"]`);
+  await page.waitForSelector('[data-testid=run-view]');
+  return id;
+}
+
+test('gallery card runs its scenario; the replay is the exact core log', async () => {
+  const page = await openApp(env);
+  const ids = await page.$$eval('[data-scenario-id]', els => els.map(e => e.dataset.scenarioId));
+  assert.ok(ids.length >= 2, `gallery shows the built-ins, got ${ids}`);
+  const id = await openFirstScenario(page);
+  const seed = Number(await page.inputValue('[data-testid=seed]'));
+  const hash = await hook(page, 'current_log_hash');
+  assert.equal(hash, await hook(page, 'builtin_log_hash', id, BigInt(seed)), 'shown run = a fresh run of the same scenario and seed');
+  const len = await hook(page, 'current_log_len');
+  assert.equal(await cursor(page), len, 'a new run opens at its end');
+  assert.ok(await page.locator('g[data-agent]').count() >= 2);
+  assert.ok(await page.locator('[data-testid=transcript] li[data-seq]').count() > 0);
+  assert.match(await page.textContent('[data-testid=determinism]'), /exact/);
+  await screenshot(page, 'app-run');
+  assert.deepEqual(page.errors, []);
+});
+
+test('timeline: step, scrub, play and keyboard move one cursor shared by all panes', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  const len = await hook(page, 'current_log_len');
+  await page.click('[data-testid=step-back]');
+  assert.equal(await cursor(page), len - 1);
+  await page.fill('[data-testid=scrub]', '0');
+  assert.equal(await cursor(page), 0);
+  assert.equal(await page.locator('[data-testid=transcript] li[data-seq]').count(), 0, 'nothing shown before the first event');
+  await page.click('[data-testid=step-forward]');
+  assert.equal(await cursor(page), 1);
+  assert.equal(await page.locator('[data-testid=transcript] li[data-seq="0"]').count(), 1);
+  await page.click('body');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await cursor(page), 2);
+  await page.keyboard.press(' ');
+  await page.waitForFunction(() => Number(window.wasmBindings.current_cursor()) > 4, null, { timeout: 10_000 });
+  await page.keyboard.press(' ');
+  const jump = page.locator('[data-testid=jump-consensus]');
+  if (await jump.isEnabled()) {
+    await jump.click();
+    assert.ok((await cursor(page)) > 0);
+  }
+  await page.keyboard.press('?');
+  await page.waitForSelector('[data-testid=help]');
+  assert.deepEqual(page.errors, []);
+});
+
+test('copy link → opening it loads the scenario in the editor, and running gives the same log', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  const hash = await hook(page, 'current_log_hash');
+  await page.click('[data-testid=copy-link]');
+  const link = await page.inputValue('[data-testid=share-link]');
+  assert.match(link, /#s=\d+\./);
+  assert.ok(link.length < 2000, `link length ${link.length}`);
+  const page2 = await env.newPage();
+  await page2.goto(link);
+  await page2.waitForSelector('[data-testid=editor]');
+  assert.equal(await page2.locator('[data-testid=run-view]').count(), 0, 'a shared scenario waits for Run');
+  await page2.click('[data-testid=run]');
+  await page2.waitForSelector('[data-testid=run-view]');
+  assert.equal(await hook(page2, 'current_log_hash'), hash);
+  assert.deepEqual([...page.errors, ...page2.errors], []);
+});
+
+test('a bad link shows a clear message and the gallery', async () => {
+  const page = await openApp(env, '#s=9.not-a-real-payload');
+  await page.waitForSelector('[data-testid=error-banner]');
+  assert.match(await page.textContent('[data-testid=error-banner]'), /link/i);
+  await page.waitForSelector('[data-scenario-id]');
+});
+
+test('editor: invalid input shows the core message inline and nothing crashes', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  await page.click('[data-testid=tab-edit]');
+  await page.fill('[aria-label="Agent 0 name"]', '');
+  await page.press('[aria-label="Agent 0 name"]', 'Tab');
+  await page.waitForSelector('[data-testid=editor-error]');
+  assert.match(await page.textContent('[data-testid=editor-error]'), /name/);
+  await page.fill('[aria-label="Agent 0 name"]', 'Zed');
+  await page.press('[aria-label="Agent 0 name"]', 'Tab');
+  await page.waitForSelector('[data-testid=editor-error]', { state: 'detached' });
+  await page.click('[data-testid=run]');
+  await page.waitForSelector('g[data-agent="0"][aria-label^="Zed"]');
+  assert.deepEqual(page.errors, []);
+});
+
+test('runs are stored: listed, renamed, deleted; two can be compared', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  await page.click('[data-testid=new-seed]');
+  await page.click('[data-testid=run]');
+  await page.goto(`${env.url}/#/runs`);
+  await page.waitForSelector('[data-testid=run-item]');
+  const n = await page.locator('[data-testid=run-item]').count();
+  assert.ok(n >= 2, `two runs saved, found ${n}`);
+  const boxes = page.locator('[data-testid=run-compare]');
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.click('[data-testid=compare]');
+  await page.waitForSelector('[data-testid=compare-view]');
+  const first = page.locator('[data-testid=run-item]').first();
+  await first.locator('[data-testid=run-rename]').fill('my favourite run');
+  await first.locator('[data-testid=run-rename]').press('Tab');
+  await page.reload();
+  await page.waitForSelector('[data-testid=run-item]');
+  assert.equal(await page.locator('[data-testid=run-rename]').first().inputValue(), 'my favourite run');
+  await page.locator('[data-testid=run-delete]').first().click();
+  await page.waitForFunction(k => document.querySelectorAll('[data-testid=run-item]').length === k - 1, n);
+  assert.deepEqual(page.errors, []);
+});
+
+test('HTML export replays offline; JSONL import renders agent text as text only', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-html]')]);
+  const html = fs.readFileSync(await dl.path(), 'utf8');
+  assert.match(html, /<script type="application\/json" id="run">/);
+  const offline = await env.newPage();
+  await offline.route('**/*', r => r.abort());
+  await offline.setContent(html);
+  assert.ok(await offline.locator('#g g').count() >= 2, 'the graph draws with no network');
+  assert.ok(await offline.locator('#t li').count() > 0, 'the transcript replays');
+
+  const [dlj] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-jsonl]')]);
+  const jsonl = fs.readFileSync(await dlj.path(), 'utf8');
+  const evil = '<img src=x onerror="window.__pwned=1"> **bold** <script>window.__pwned=2</script>';
+  const extra = JSON.stringify({ seq: jsonl.trim().split('\n').length, round: 9, kind: 'note', text: evil });
+  await page.setInputFiles('[data-testid=import-file]', { name: 'run.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(jsonl + extra + '\n') });
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=transcript] li')].some(li => li.textContent.includes('onerror')));
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator('[data-testid=transcript] img').count(), 0);
+  assert.deepEqual(page.errors, []);
+});
+
+test('a 1,000-run sweep keeps the page responsive and reports its time', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  await page.click('[data-testid=tab-sweep]');
+  await page.selectOption('[aria-label="First swept parameter"]', 'agents.*.traits.accuracy');
+  await page.fill('[data-testid=sweep-x-values]', '0.3:0.9:10');
+  await page.fill('[data-testid=sweep-seeds]', '100');
+  await page.press('[data-testid=sweep-seeds]', 'Tab');
+  // Longest gap between timer ticks while the sweep runs = how long the page froze.
+  await page.evaluate(() => { window.__gaps = []; let t = performance.now(); window.__tick = setInterval(() => { const n = performance.now(); window.__gaps.push(n - t); t = n; }, 10); });
+  await page.click('[data-testid=sweep-start]');
+  await page.waitForSelector('[data-testid=sweep-time]', { timeout: 300_000 });
+  const maxGap = await page.evaluate(() => { clearInterval(window.__tick); return Math.max(...window.__gaps); });
+  const timing = await page.textContent('[data-testid=sweep-time]');
+  console.log(`sweep: ${timing}; longest main-thread gap ${maxGap.toFixed(0)} ms`);
+  assert.match(timing, /^1000 runs/);
+  assert.ok(maxGap < 250, `page froze for ${maxGap} ms`);
+  await screenshot(page, 'app-sweep');
+  assert.deepEqual(page.errors, []);
+});
+
+async function importTeam(page, n) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-scenario]')]);
+  const s = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+  s.agents = Array.from({ length: n }, (_, i) => ({ ...s.agents[i % s.agents.length], name: `A${i}` }));
+  await page.setInputFiles('[data-testid=import-file]', { name: `team${n}.json`, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(s)) });
+  await page.waitForSelector('[data-testid=editor]');
+  await page.click('[data-testid=run]');
+  await page.waitForSelector('[data-testid=run-view]');
+}
+
+test('a 100-agent run animates smoothly; above 200 agents the graph becomes a density view', async () => {
+  const page = await openApp(env);
+  await openFirstScenario(page);
+  await importTeam(page, 100);
+  assert.equal(await page.locator('g[data-agent]').count(), 100);
+  await page.selectOption('[data-testid=speed]', '32');
+  await page.fill('[data-testid=scrub]', '0');
+  await page.evaluate(() => { window.__frames = []; let t = performance.now(); const f = n => { window.__frames.push(n - t); t = n; if (window.__frames.length < 400) requestAnimationFrame(f); }; requestAnimationFrame(f); });
+  await page.click('[data-testid=play]');
+  await page.waitForTimeout(3000);
+  const stats = await page.evaluate(() => { const f = window.__frames.slice(5).sort((a, b) => a - b); return { n: f.length, p50: f[f.length >> 1], p95: f[Math.floor(f.length * 0.95)], max: f[f.length - 1] }; });
+  const moved = await cursor(page);
+  console.log(`100 agents playing at 32 events/s: ${stats.n} frames in 3 s, frame time p50 ${stats.p50.toFixed(1)} ms, p95 ${stats.p95.toFixed(1)} ms, max ${stats.max.toFixed(1)} ms; cursor reached ${moved}`);
+  assert.ok(moved > 40, `playback advanced (${moved})`);
+  assert.ok(stats.p95 < 100, `p95 frame ${stats.p95} ms`);
+  await screenshot(page, 'app-100-agents');
+  await importTeam(page, 250);
+  await page.waitForSelector('[data-testid=graph-density]');
+  await screenshot(page, 'app-250-density');
+  assert.deepEqual(page.errors, []);
+});
