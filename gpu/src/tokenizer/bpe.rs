@@ -16,8 +16,9 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Bpe {
-    /// Vocabulary texts first (piece id = token id), then merge-only strings.
-    pieces: FxMap<Box<str>, u32>,
+    /// Strings that appear in merges but not in the vocabulary, numbered after it (vocabulary
+    /// texts are pieces too, with their token id as piece id).
+    extra_pieces: FxMap<Box<str>, u32>,
     /// `(left piece, right piece)` → `(rank, merged piece)`.
     merges: FxMap<u64, (u32, u32)>,
     /// Piece of the GPT-2 character for each byte (`NONE` if never seen).
@@ -44,16 +45,15 @@ impl Bpe {
         ignore_merges: bool,
     ) -> Result<Self, TokenizerError> {
         let n_vocab = vocab.len() as u32;
-        let mut pieces = vocab.text_to_id.clone();
-        pieces.reserve(merges.len() / 8);
+        let mut extra_pieces: FxMap<Box<str>, u32> = FxMap::default();
         let mut next_piece = n_vocab;
-        let mut intern = |pieces: &mut FxMap<Box<str>, u32>, s: &str| -> u32 {
-            if let Some(&id) = pieces.get(s) {
+        let mut intern = |extra: &mut FxMap<Box<str>, u32>, s: &str| -> u32 {
+            if let Some(&id) = vocab.text_to_id.get(s).or_else(|| extra.get(s)) {
                 return id;
             }
             let id = next_piece;
             next_piece += 1;
-            pieces.insert(s.into(), id);
+            extra.insert(s.into(), id);
             id
         };
         let mut merge_map = FxMap::with_capacity_and_hasher(merges.len(), Default::default());
@@ -73,12 +73,12 @@ impl Bpe {
             if left.is_empty() || right.is_empty() {
                 continue;
             }
-            let l = intern(&mut pieces, left);
-            let r = intern(&mut pieces, right);
+            let l = intern(&mut extra_pieces, left);
+            let r = intern(&mut extra_pieces, right);
             joined.clear();
             joined.push_str(left);
             joined.push_str(right);
-            let merged = intern(&mut pieces, &joined);
+            let merged = intern(&mut extra_pieces, &joined);
             // The first (lowest-rank) occurrence of a pair wins, as with C++ `emplace`.
             merge_map
                 .entry(pair_key(l, r))
@@ -93,11 +93,16 @@ impl Bpe {
             let c = byte_to_char(b);
             let mut buf = [0u8; 4];
             let len = c.encode_utf8(&mut buf).len();
-            byte_piece[b as usize] = pieces.get(c.to_string().as_str()).copied().unwrap_or(NONE);
+            let text = c.to_string();
+            let piece = vocab
+                .text_to_id
+                .get(text.as_str())
+                .or_else(|| extra_pieces.get(text.as_str()));
+            byte_piece[b as usize] = piece.copied().unwrap_or(NONE);
             byte_utf8[b as usize] = ([buf[0], buf[1]], len as u8);
         }
         Ok(Self {
-            pieces,
+            extra_pieces,
             merges: merge_map,
             byte_piece,
             byte_utf8,
@@ -215,7 +220,7 @@ impl Bpe {
 
     /// Number of interned strings (vocabulary plus merge-only pieces).
     pub fn n_pieces(&self) -> usize {
-        self.pieces.len()
+        self.n_vocab as usize + self.extra_pieces.len()
     }
 }
 

@@ -38,7 +38,10 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // Fx ends in a multiply, so its low bits (the bucket index) see only the low bits of
+        // the input: strings sharing a prefix collide. Fold the high bits down (splitmix step).
+        let h = self.0;
+        (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 29)
     }
 }
 
@@ -193,12 +196,19 @@ impl Vocab {
             .unwrap_or(add_bos_default);
 
         // Text-based detection of special roles; llama.cpp also marks such tokens as control.
+        // (It takes the first match in hash order; the lowest id is used here.)
+        let find = |names: &[&str]| {
+            names
+                .iter()
+                .filter_map(|t| text_to_id.get(*t).copied())
+                .min()
+        };
         let detect = |slot: &mut Option<u32>, names: &[&str], attrs: &mut Vec<TokenAttrs>| {
             if slot.is_none()
-                && let Some(id) = (0..n).find(|&i| names.contains(&texts[i].as_str()))
+                && let Some(id) = find(names)
             {
-                *slot = Some(id as u32);
-                attrs[id] = attrs[id].union(TokenAttrs::CONTROL);
+                *slot = Some(id);
+                attrs[id as usize] = attrs[id as usize].union(TokenAttrs::CONTROL);
             }
         };
         detect(&mut eot, EOT_TEXTS, &mut attrs);
@@ -211,11 +221,9 @@ impl Vocab {
             .into_iter()
             .flatten()
             .collect();
-        for (i, text) in texts.iter().enumerate() {
-            if EOG_TEXTS.contains(&text.as_str()) {
-                eog.insert(i as u32);
-                attrs[i] = attrs[i].union(TokenAttrs::CONTROL);
-            }
+        for &id in EOG_TEXTS.iter().filter_map(|t| text_to_id.get(*t)) {
+            eog.insert(id);
+            attrs[id as usize] = attrs[id as usize].union(TokenAttrs::CONTROL);
         }
         Ok(Self {
             texts,
