@@ -214,6 +214,26 @@ fn validate(cfg: &LlamaConfig, max_ctx: usize, top_k: usize, limits: &wgpu::Limi
     Ok(())
 }
 
+/// (cos, sin) of every rotation angle, [pos][n_rot/2]: θ = pos · scale · base^(−2i/n_rot)
+/// ÷ factor_i, in f64.
+fn rope_table(c: &LlamaConfig, max_ctx: usize, factors: Option<&[f32]>) -> Vec<[f32; 2]> {
+    let half = c.n_rot / 2;
+    let freqs: Vec<f64> = (0..half)
+        .map(|i| {
+            let factor = factors.map_or(1.0, |f| f[i] as f64);
+            (c.rope_base as f64).powf(-2.0 * i as f64 / c.n_rot as f64) * c.rope_freq_scale as f64 / factor
+        })
+        .collect();
+    (0..max_ctx)
+        .flat_map(|pos| {
+            freqs.iter().map(move |f| {
+                let (s, co) = (pos as f64 * f).sin_cos();
+                [co as f32, s as f32]
+            })
+        })
+        .collect()
+}
+
 struct Builder<'a> {
     device: &'a wgpu::Device,
     limit: u64,
@@ -429,11 +449,7 @@ impl WgpuEngine {
             Some(_) => Some(vector(weights, "rope_freqs.weight", c.n_rot / 2)?),
             None => None,
         };
-        let mut inv_freq = [0f32; 256];
-        for (i, f) in inv_freq.iter_mut().enumerate().take(c.n_rot / 2) {
-            let factor = factors.as_ref().map_or(1.0, |v| v[i] as f64);
-            *f = ((c.rope_base as f64).powf(-2.0 * i as f64 / c.n_rot as f64) * c.rope_freq_scale as f64 / factor) as f32;
-        }
+        let rope_table = b.storage("rope_table", bytemuck::cast_slice(&rope_table(c, max_ctx, factors.as_deref())))?;
         let attention_params = b.uniform(
             "attention",
             &AttentionParams {
@@ -489,7 +505,6 @@ impl WgpuEngine {
                     max_ctx: max_ctx as u32,
                     eps: c.norm_eps,
                     _pad: 0,
-                    inv_freq,
                 },
             );
 
@@ -545,7 +560,6 @@ impl WgpuEngine {
                     k_base: k_base as u32,
                     v_base: v_base as u32,
                     _pad: 0,
-                    inv_freq,
                 },
             );
             let merge_params = b.uniform(
@@ -566,7 +580,7 @@ impl WgpuEngine {
                 attn_norm: rms_rows(&attn_norm, &xn),
                 qkv: (
                     kernels.qkv_block.pipeline(device, &[wq.ggml_type, wk.ggml_type, wv.ggml_type]),
-                    kernels.qkv_block.bind(device, &[&qkv_block_params, &xn, qkv_w, &bias, &q, &k_cache, &v_cache]),
+                    kernels.qkv_block.bind(device, &[&qkv_block_params, &xn, qkv_w, &bias, &q, &k_cache, &v_cache, &rope_table]),
                 ),
                 merge: (kernels.merge.pipeline(device, &[]), kernels.merge.bind(device, &[&merge_params, &partials, &attn])),
                 attn_out: matmul([wo.ggml_type, wo.ggml_type, MODE_ADD], plain(n_q, c.dim, 0, c.dim), &attn, o_w, &no_bias, &x),
@@ -585,7 +599,7 @@ impl WgpuEngine {
             layers.push(LayerBinds {
                 qkv: (
                     ks.qkv_rope.pipeline(device, &[wq.ggml_type, wk.ggml_type, wv.ggml_type]),
-                    ks.qkv_rope.bind(device, &[&qkv_params, &x, &attn_norm, &w_qkv, &bias, &q, &k_cache, &v_cache]),
+                    ks.qkv_rope.bind(device, &[&qkv_params, &x, &attn_norm, &w_qkv, &bias, &q, &k_cache, &v_cache, &rope_table]),
                 ),
                 attention: (
                     ks.attention.pipeline(device, &[]),

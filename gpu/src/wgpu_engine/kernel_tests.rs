@@ -105,10 +105,15 @@ fn qkv_case(neox: bool, n_rot: usize, with_bias: bool) {
     words.extend(pack_rows(tk, dim, n_kv, &wk).unwrap());
     let v_base = words.len();
     words.extend(pack_rows(tv, dim, n_kv, &wv).unwrap());
-    let mut inv_freq = [0f32; 256];
-    for (i, f) in inv_freq.iter_mut().enumerate().take(n_rot / 2) {
-        *f = base.powf(-2.0 * i as f32 / n_rot as f32);
-    }
+    // (cos, sin) per (position, pair) as the engine's load-time table holds them.
+    let table: Vec<[f32; 2]> = (0..max_ctx)
+        .flat_map(|p| {
+            (0..n_rot / 2).map(move |i| {
+                let (sn, c) = (p as f64 * (base as f64).powf(-2.0 * i as f64 / n_rot as f64)).sin_cos();
+                [c as f32, sn as f32]
+            })
+        })
+        .collect();
     let params = rig.uniform(&QkvParams {
         k: dim as u32,
         n_q: n_q as u32,
@@ -124,13 +129,13 @@ fn qkv_case(neox: bool, n_rot: usize, with_bias: bool) {
         max_ctx: max_ctx as u32,
         eps: 1e-5,
         _pad: 0,
-        inv_freq,
     });
     let cache_words = n_kv_head * max_ctx * hd / 2;
     let (xb, gb, wb, bb) = (rig.storage(&x), rig.storage(&g), rig.storage(&words), rig.storage(&bias));
     let (qb, kb, vb) = (rig.storage(&vec![0f32; n_q]), rig.storage(&vec![0u32; cache_words]), rig.storage(&vec![0u32; cache_words]));
     let quads = (n_q + 2 * n_kv).div_ceil(QKV_ROWS) as u32;
-    rig.run(&rig.kernels.qkv_rope, &[tq, tk, tv], &[&params, &xb, &gb, &wb, &bb, &qb, &kb, &vb], step_at(pos), (quads, 1));
+    let tb = rig.storage(&table);
+    rig.run(&rig.kernels.qkv_rope, &[tq, tk, tv], &[&params, &xb, &gb, &wb, &bb, &qb, &kb, &vb, &tb], step_at(pos), (quads, 1));
 
     let what = format!("neox={neox} n_rot={n_rot} bias={with_bias}");
     assert_close(&format!("q {what}"), &rig.read::<f32>(&qb, n_q), &q, 1e-4);

@@ -41,7 +41,6 @@ pub(crate) struct QkvParams {
     pub max_ctx: u32,
     pub eps: f32,
     pub _pad: u32,
-    pub inv_freq: [f32; 256],
 }
 
 #[repr(C)]
@@ -146,7 +145,6 @@ pub(crate) struct QkvBlockParams {
     pub k_base: u32,
     pub v_base: u32,
     pub _pad: u32,
-    pub inv_freq: [f32; 256],
 }
 
 #[repr(C)]
@@ -204,7 +202,7 @@ impl Kernels {
                     src.push_str(include_str!("rope.wgsl"));
                     src
                 },
-                &[U, R, R, R, R, RW, RW, RW],
+                &[U, R, R, R, R, RW, RW, RW, R],
                 &["Q_TYPE", "K_TYPE", "V_TYPE"],
             ),
             attention: k("attention", assemble(&[COMMON, include_str!("attention.wgsl")], &[]), &[U, R, R, R, RW], &[]),
@@ -223,7 +221,7 @@ impl Kernels {
             qkv_block: k(
                 "qkv_block",
                 assemble(&[COMMON, QUANT, include_str!("qkv_block.wgsl"), include_str!("rope.wgsl")], &[]),
-                &[U, R, R, R, RW, RW, RW],
+                &[U, R, R, R, RW, RW, RW, R],
                 &["Q_TYPE", "K_TYPE", "V_TYPE"],
             ),
             merge: k("merge", assemble(&[COMMON, include_str!("merge.wgsl")], &[]), &[U, R, RW], &[]),

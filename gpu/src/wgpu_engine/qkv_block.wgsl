@@ -16,7 +16,6 @@ struct Params {
     k_base: u32,
     v_base: u32,
     _pad: u32,
-    inv_freq: array<vec4<f32>, 64>,
 }
 
 override Q_TYPE: u32;
@@ -30,6 +29,7 @@ override V_TYPE: u32;
 @group(0) @binding(4) var<storage, read_write> q_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(6) var<storage, read_write> v_cache: array<u32>;
+@group(0) @binding(7) var<storage, read> rope_table: array<vec2<f32>>;
 
 const LANES: u32 = 8u; // 8 rows = 2 quads per workgroup
 const TB: u32 = 8u;    // tokens per weight pass

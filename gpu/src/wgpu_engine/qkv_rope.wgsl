@@ -20,7 +20,6 @@ struct Params {
     max_ctx: u32,
     eps: f32,
     _pad: u32,
-    inv_freq: array<vec4<f32>, 64>, // base^(-2i/n_rot), i < n_rot/2, packed by fours
 }
 
 // Weight type of each section, fixed per pipeline so the decoder's branches compile away.
@@ -36,6 +35,7 @@ override V_TYPE: u32;
 @group(0) @binding(5) var<storage, read_write> q_out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> k_cache: array<u32>;
 @group(0) @binding(7) var<storage, read_write> v_cache: array<u32>;
+@group(0) @binding(8) var<storage, read> rope_table: array<vec2<f32>>;
 
 const LANES: u32 = 8u; // 8 rows = 2 quads per workgroup
 

@@ -5,18 +5,15 @@
 // so a NEOX quad is rows i, i+1, i+half, i+1+half. Rows m=0,1 and m=2,3 of a quad are
 // adjacent dims in every case, so each pair lands in one f16x2 word of the cache.
 //
-// Kernels provide `p` with head_dim, neox, n_rot, max_ctx and inv_freq (base^(-2i/n_rot),
-// packed by fours), and the bindings q_out, k_cache, v_cache.
+// Kernels provide `p` with head_dim, neox, n_rot, max_ctx, and the bindings q_out, k_cache,
+// v_cache and rope_table.
+//
+// The rotations come from `rope_table` ([pos][n_rot/2] of (cos, sin), computed in f64 at
+// load) rather than GPU sin/cos: those are only specified to ~2^-11 absolute error, and
+// SwiftShader's showed in the logits; a table also rotates identically on every adapter.
 
-const TAU: f32 = 6.283185307179586;
-
-fn inv_freq(i: u32) -> f32 { return p.inv_freq[i / 4u][i % 4u]; }
-
-// (cos, sin) of pos · inv_freq[i], range-reduced first: GPU sin/cos are only accurate on [-π, π].
 fn rotation(i: u32, pos: u32) -> vec2<f32> {
-    let turns = f32(pos) * inv_freq(i) / TAU;
-    let a = (fract(turns + 0.5) - 0.5) * TAU;
-    return vec2<f32>(cos(a), sin(a));
+    return rope_table[pos * (p.n_rot / 2u) + i];
 }
 
 fn rotate(a: f32, b: f32, cs: vec2<f32>) -> vec2<f32> {
