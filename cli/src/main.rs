@@ -51,6 +51,10 @@ enum Command {
     /// Cross-target determinism probe (used by the browser test).
     #[command(hide = true)]
     ProbeDigest { seed: Option<u64>, steps: Option<u32> },
+    /// Every built-in's event-log hash as JSON {id: hash} (the browser test compares
+    /// them with core::builtin_hashes() run in wasm).
+    #[command(hide = true)]
+    BuiltinHashes,
 }
 
 /// A command failure: `BadInput` exits 2, `Failed` exits 1. Both print one line.
@@ -89,6 +93,12 @@ fn main() -> ExitCode {
         Command::Link(c) => link_cmd::link(c),
         Command::Bench(c) => bench::bench(c),
         Command::Tokenize(a) => llm::tokenize(a),
+        Command::BuiltinHashes => {
+            let map: serde_json::Map<String, serde_json::Value> =
+                council_core::builtin_hashes().into_iter().map(|(id, h)| (id, serde_json::Value::String(h))).collect();
+            out!("{}", serde_json::Value::Object(map));
+            Ok(())
+        }
         Command::ProbeDigest { seed, steps } => {
             out!("{}", council_core::determinism::probe_digest(seed.unwrap_or(42), steps.unwrap_or(1000)));
             Ok(())

@@ -79,7 +79,7 @@ pub struct AskRequest {
 impl AskRequest {
     /// A plain default prompt (what the log shows; LLM templates may do better).
     pub fn prompt_text(&self) -> String {
-        let mut s = String::new();
+        let mut s = String::with_capacity(self.question.len() + 64 + 96 * self.peers.len());
         if !self.role.is_empty() {
             s.push_str(&format!("You are {}: {}\n", self.agent_name, self.role));
         }
@@ -250,7 +250,15 @@ pub fn purpose_has_truth(purpose: &str) -> bool {
 pub struct AskAll {
     shared: Rc<RefCell<Shared>>,
     requests: Option<Vec<AskRequest>>,
-    asked: Vec<AskRequest>,
+    asked: Vec<Asked>,
+}
+
+/// What the engine keeps of an ask while it waits (the request itself goes to the driver).
+struct Asked {
+    agent: AgentId,
+    round: u32,
+    purpose: String,
+    truth: Option<String>,
 }
 
 impl Future for AskAll {
@@ -263,23 +271,28 @@ impl Future for AskAll {
             if reqs.is_empty() {
                 return Poll::Ready(Vec::new());
             }
+            this.asked.reserve(reqs.len());
             for r in reqs.iter_mut() {
                 r.id = sh.next_ask;
                 sh.next_ask += 1;
                 let prompt = r.prompt_text();
                 sh.log.push(r.round, EventKind::Ask { agent: r.agent, purpose: r.purpose.clone(), prompt });
+                this.asked.push(Asked {
+                    agent: r.agent,
+                    round: r.round,
+                    purpose: r.purpose.clone(),
+                    truth: purpose_has_truth(&r.purpose).then(|| crate::tasks::normalize(&r.sim.truth)),
+                });
             }
-            sh.outbox.extend(reqs.iter().cloned());
-            this.asked = reqs;
+            sh.outbox.extend(reqs);
             return Poll::Pending;
         }
         match sh.inbox.take() {
             Some(replies) => {
                 for (req, rep) in this.asked.iter().zip(replies.iter()) {
-                    let correct = if purpose_has_truth(&req.purpose) {
-                        rep.answer.as_ref().map(|a| crate::tasks::normalize(a) == crate::tasks::normalize(&req.sim.truth))
-                    } else {
-                        None
+                    let correct = match (&req.truth, &rep.answer) {
+                        (Some(t), Some(a)) => Some(crate::tasks::normalize(a) == *t),
+                        _ => None,
                     };
                     sh.log.push(req.round, EventKind::Answer {
                         agent: req.agent,

@@ -48,8 +48,16 @@
 //! `link::decode(text) -> Result<Scenario, LinkError>` (accepts a full URL, `#s=...`,
 //! `s=...` or the bare payload).
 //!
-//! Large societies ([`society`]): `Society::random(n, degree, seed)`,
-//! `society.round()` — one opinion-update round over CSR arrays.
+//! Large societies ([`society`]): `Society::random(n, degree, p_one, p_stubborn, seed)`,
+//! `society.round() -> RoundStats` — one opinion-update round over CSR arrays (time it in
+//! wasm with `performance.now()`; natively `council bench society`).
+//!
+//! Simulated agents ([`sim`]): `sim::reply(&traits, &ask, seed)` — what `Run::simulate`
+//! uses; the traits and the paper effect each serves are documented there and in
+//! docs/scenario-format.md.
+//!
+//! Cross-target check: [`builtin_hashes()`] in wasm must equal `council builtin-hashes`
+//! (or `council run builtin:<id> --json`'s `log_hash`) natively.
 
 pub mod builtin;
 pub mod determinism;
@@ -63,6 +71,7 @@ pub mod prompt;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod society;
 pub mod sweep;
 pub mod tasks;
 pub mod topology;

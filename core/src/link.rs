@@ -192,6 +192,9 @@ mod tests {
     fn every_builtin_round_trips_and_is_short() {
         for s in crate::builtins() {
             let link = encode(&s);
+            let mut full = s.clone();
+            full.id.clear();
+            println!("link size {:<26} {:>3} chars as a built-in, {:>4} chars in full", s.id, link.len(), encode(&full).len());
             assert!(link.len() < 90, "{}: {} chars", s.id, link.len());
             assert_eq!(decode(&link).unwrap(), s, "{}", s.id);
             assert_eq!(decode(&format!("https://council.example/play{link}")).unwrap(), s);
@@ -204,6 +207,7 @@ mod tests {
         s.agents[2].traits.accuracy = 0.9;
         s.mechanism.params["rounds"] = 4.into();
         let link = encode(&s);
+        println!("link size of an edited built-in: {} chars", link.len());
         assert!(link.len() < 160, "{link}");
         assert_eq!(decode(&link).unwrap(), s);
         // Without an id it must carry everything.
@@ -226,6 +230,7 @@ mod tests {
         )
         .unwrap();
         let link = encode(&s);
+        println!("link size of a typical 4-agent scenario: {} chars", link.len());
         assert!(link.len() <= 600, "{} chars", link.len());
         assert_eq!(decode(&link).unwrap(), s);
     }

@@ -62,11 +62,10 @@ pub fn compute(log: &EventLog) -> Metrics {
                 if purpose != "answer" && purpose != "solve" {
                     coord_tokens += u64::from(*t);
                 }
-                if (purpose == "answer" || purpose == "solve") && !first_answer.contains_key(agent) {
-                    if let Some(c) = correct {
+                if (purpose == "answer" || purpose == "solve") && !first_answer.contains_key(agent)
+                    && let Some(c) = correct {
                         first_answer.insert(*agent, *c);
                     }
-                }
                 if let Some(a) = answer {
                     groups.entry((e.round, purpose.clone())).or_default().push(normalize(a));
                     if is_opinion(purpose) {
@@ -155,8 +154,8 @@ fn opinion_dynamics(rounds: &BTreeMap<u32, BTreeMap<u32, String>>, log: &EventLo
     let truth_of = truth_lookup(log);
     for (&round, ops) in rounds {
         for (&agent, a) in ops {
-            if let Some(p) = &prev {
-                if let Some(old) = p.get(&agent) {
+            if let Some(p) = &prev
+                && let Some(old) = p.get(&agent) {
                     revisions += 1;
                     if old != a {
                         changes += 1;
@@ -177,7 +176,6 @@ fn opinion_dynamics(rounds: &BTreeMap<u32, BTreeMap<u32, String>>, log: &EventLo
                         }
                     }
                 }
-            }
             current.insert(agent, a.clone());
         }
         let first = current.values().next();

@@ -448,7 +448,7 @@ pub fn check_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<(), ScenarioE
 
 /// Parses a `{kind, params}` params object into `T`, naming the path on error.
 pub fn parse_params<T: serde::de::DeserializeOwned>(what: &str, params: &Value) -> Result<T, ScenarioError> {
-    serde_path_to_error::deserialize(params.clone()).map_err(|e| {
+    serde_path_to_error::deserialize(params).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {

@@ -177,8 +177,8 @@ fn revise(traits: &Traits, req: &AskRequest, rng: &mut Rng) -> (String, f64, Str
         .iter()
         .filter(|(k, _)| *k != own_key)
         .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)));
-    if let Some((best_key, best_mass)) = best {
-        if *best_mass > own_mass {
+    if let Some((best_key, best_mass)) = best
+        && *best_mass > own_mass {
             let mut p_switch = traits.conformity * (best_mass - own_mass) / (best_mass + own_mass);
             // A good judge resists a wrong majority when it is right.
             if own_right {
@@ -192,7 +192,6 @@ fn revise(traits: &Traits, req: &AskRequest, rng: &mut Rng) -> (String, f64, Str
                 return (answer, c, format!("switching: {backers} agree and sound sure."));
             }
         }
-    }
     let agree = req.peers.iter().filter(|p| normalize(&p.answer) == own_key).count() as f64 / req.peers.len() as f64;
     let c = (own.confidence + 0.1 * agree).min(0.99);
     let reason = if agree >= 0.5 { "most of us agree, I keep it." } else { "I keep my answer; the objections do not hold up." };

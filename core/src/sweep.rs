@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::engine::run_simulated_seed;
 use crate::metrics::Metrics;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -160,7 +159,14 @@ pub fn seed_for(scenario: &Scenario, i: u32) -> u64 {
 
 /// Metrics of one simulated run (what a web worker calls per config and seed).
 pub fn run_config_seed(scenario: &Scenario, seed: u64) -> Metrics {
-    run_simulated_seed(scenario, seed).map(|r| r.metrics).unwrap_or_default()
+    // Metrics only: skipping the log hash and copies keeps sweeps fast.
+    match crate::engine::Run::with_seed(scenario, seed) {
+        Ok(mut run) => {
+            crate::engine::drive_simulated(&mut run);
+            run.metrics()
+        }
+        Err(_) => Metrics::default(),
+    }
 }
 
 /// Mean and 95% interval (normal approximation, mean ± 1.96·s/√n, kept inside the

@@ -64,8 +64,8 @@ pub fn build(spec: &Topology, n: usize, seed: u64) -> Graph {
                 }
             }
         }
-        "ring" => {
-            if n > 1 {
+        "ring"
+            if n > 1 => {
                 for i in 0..nn {
                     let j = (i + 1) % nn;
                     e.push((i, j));
@@ -74,7 +74,6 @@ pub fn build(spec: &Topology, n: usize, seed: u64) -> Graph {
                     }
                 }
             }
-        }
         "star" => {
             let c = spec.center.unwrap_or(0).min(nn.saturating_sub(1));
             for i in (0..nn).filter(|&i| i != c) {
@@ -223,31 +222,26 @@ pub fn validate(t: &Topology, n: usize) -> Result<(), ScenarioError> {
     if let Some(b) = t.beta {
         check_unit("topology.beta", b)?;
     }
-    if let Some(k) = t.k {
-        if k == 0 || k as usize > n.max(1) {
+    if let Some(k) = t.k
+        && (k == 0 || k as usize > n.max(1)) {
             return Err(ScenarioError(format!("topology.k {k} out of [1,{}]", n.max(1))));
         }
-    }
-    if let Some(m) = t.m {
-        if m == 0 || m as usize > n.max(1) {
+    if let Some(m) = t.m
+        && (m == 0 || m as usize > n.max(1)) {
             return Err(ScenarioError(format!("topology.m {m} out of [1,{}]", n.max(1))));
         }
-    }
-    if let Some(b) = t.branching {
-        if b == 0 || b > 64 {
+    if let Some(b) = t.branching
+        && (b == 0 || b > 64) {
             return Err(ScenarioError(format!("topology.branching {b} out of [1,64]")));
         }
-    }
-    if let Some(w) = t.width {
-        if w == 0 || w as usize > n.max(1) {
+    if let Some(w) = t.width
+        && (w == 0 || w as usize > n.max(1)) {
             return Err(ScenarioError(format!("topology.width {w} out of [1,{}]", n.max(1))));
         }
-    }
-    if let Some(c) = t.center {
-        if c as usize >= n {
+    if let Some(c) = t.center
+        && c as usize >= n {
             return Err(ScenarioError(format!("topology.center {c}: there are only {n} agents")));
         }
-    }
     let total = t.edges.len() + t.add_edges.len() + t.remove_edges.len();
     if total > MAX_EDGES {
         return Err(ScenarioError(format!("topology: {total} hand-edited edges, at most {MAX_EDGES}")));

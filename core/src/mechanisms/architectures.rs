@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use super::work::{Job, as_number, assign, final_answer, parts_correct, solve_reviewed};
+use super::work::{Job, Reviewers, as_number, assign, final_answer, parts_correct, solve_reviewed};
 use super::{Mechanism, check_one_of};
 use crate::engine::Ctx;
 use crate::event::AgentId;
@@ -89,7 +89,7 @@ impl Mechanism for Architectures {
             v
         };
         let no_review = |_: &Job| -> Vec<AgentId> { vec![] };
-        let stages: Vec<&dyn Fn(&Job) -> Vec<AgentId>> = match arch {
+        let stages: Vec<Reviewers<'_>> = match arch {
             "centralized" => vec![&lead_review],
             "decentralized" => vec![&peer_review],
             "hybrid" => vec![&peer_review, &lead_review],

@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::work::{Job, final_answer, parts_correct, solve_reviewed};
+use super::work::{Job, Reviewers, final_answer, parts_correct, solve_reviewed};
 use super::{Mechanism, Opinion, check_count, plurality};
 use crate::engine::Ctx;
 use crate::event::{AgentId, EventKind};
@@ -66,7 +66,7 @@ impl Mechanism for Conductor {
         pool.sort_by(|a, b| skill(*b).total_cmp(&skill(*a)).then(a.cmp(b)));
         let k = if p.workers == 0 { pool.len().min(3) } else { (p.workers as usize).min(pool.len()) };
         let review_by_conductor = |j: &Job| -> Vec<AgentId> { if j.agent != conductor { vec![conductor] } else { vec![] } };
-        let stages: Vec<&dyn Fn(&Job) -> Vec<AgentId>> = if p.verify { vec![&review_by_conductor] } else { vec![] };
+        let stages: Vec<Reviewers<'_>> = if p.verify { vec![&review_by_conductor] } else { vec![] };
 
         if t.structure == Structure::Single {
             // A panel of the k best-suited workers; skill-weighted vote; optional check.
@@ -214,7 +214,7 @@ fn parse_plan(ctx: &Ctx, text: &str, pool: &[AgentId], n_parts: usize) -> Option
         let Some(&agent) = pool.iter().find(|&&a| ctx.name(a).eq_ignore_ascii_case(name.trim())) else { continue };
         let rest = rest.trim();
         let parts: Vec<usize> = if let Some(nums) = rest.strip_prefix("parts") {
-            nums.split(',').filter_map(|x| x.trim().parse::<usize>().ok()).filter(|&x| x >= 1 && x <= 64).map(|x| x - 1).collect()
+            nums.split(',').filter_map(|x| x.trim().parse::<usize>().ok()).filter(|&x| (1..=64).contains(&x)).map(|x| x - 1).collect()
         } else {
             vec![0]
         };

@@ -11,7 +11,7 @@
 
 use serde::Deserialize;
 
-use super::work::{Job, parts_correct, solve_reviewed};
+use super::work::{Job, Reviewers, parts_correct, solve_reviewed};
 use super::{Mechanism, check_one_of};
 use crate::engine::Ctx;
 use crate::event::AgentId;
@@ -87,7 +87,7 @@ impl Mechanism for MultiRobot {
         let robot_feedback = |j: &Job| -> Vec<AgentId> { vec![robot_agent(j.part)].into_iter().filter(|&a| a != j.agent).collect() };
         let central_check = |j: &Job| -> Vec<AgentId> { if j.agent != planner { vec![planner] } else { vec![] } };
         let dialogue = |j: &Job| -> Vec<AgentId> { graph.seen_by(j.agent).iter().copied().take(2).collect() };
-        let stages: Vec<&dyn Fn(&Job) -> Vec<AgentId>> = match p.framework.as_str() {
+        let stages: Vec<Reviewers<'_>> = match p.framework.as_str() {
             "centralized" => vec![],
             "decentralized" => vec![&dialogue],
             "hybrid_feedback" => vec![&robot_feedback],

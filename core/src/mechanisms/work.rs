@@ -105,6 +105,9 @@ pub(crate) fn parts_correct(ctx: &Ctx, answers: &[String]) -> f64 {
     ok as f64 / t.parts.len() as f64
 }
 
+/// Who reviews a job in one review stage (empty: nobody).
+pub(crate) type Reviewers<'a> = &'a dyn Fn(&Job) -> Vec<AgentId>;
+
 /// Solves `jobs`, then runs each review stage: the reviewers of a job check its answer
 /// and the author redoes it when at least half of them flag it. Emits the assignment,
 /// result and verdict messages. Returns the final answer per job.
@@ -113,7 +116,7 @@ pub(crate) async fn solve_reviewed(
     round: u32,
     assigner: Option<AgentId>,
     jobs: &[Job],
-    stages: &[&dyn Fn(&Job) -> Vec<AgentId>],
+    stages: &[Reviewers<'_>],
 ) -> Vec<String> {
     if let Some(a) = assigner {
         for j in jobs {

@@ -26,16 +26,14 @@ struct Params {
 fn parse(params: &Value) -> Result<Params, ScenarioError> {
     let p: Params = parse_params("task", params)?;
     check_difficulty("task.params", p.difficulty.difficulty, p.difficulty.difficulty_range)?;
-    if let Some(r) = p.robots {
-        if !(1..=64).contains(&r) {
+    if let Some(r) = p.robots
+        && !(1..=64).contains(&r) {
             return Err(ScenarioError(format!("task.params.robots {r} out of [1,64]")));
         }
-    }
-    if let Some(s) = p.size {
-        if !(3..=32).contains(&s) {
+    if let Some(s) = p.size
+        && !(3..=32).contains(&s) {
             return Err(ScenarioError(format!("task.params.size {s} out of [3,32]")));
         }
-    }
     Ok(p)
 }
 

@@ -47,12 +47,19 @@ impl Problem {
 
 /// Canonical form for comparing answers ("B", " b ", "42.0" vs "42").
 pub fn normalize(answer: &str) -> String {
+    // Fast path: short canonical words and letters (most answers) need no parsing.
+    let b = answer.as_bytes();
+    if !b.is_empty() && b.iter().all(|c| c.is_ascii_lowercase()) {
+        return answer.to_string();
+    }
+    if b.len() == 1 && b[0].is_ascii_uppercase() {
+        return answer.to_ascii_lowercase();
+    }
     let t = answer.trim().trim_end_matches('.').to_ascii_lowercase();
-    if let Ok(x) = t.parse::<f64>() {
-        if x.fract() == 0.0 && x.abs() < 1e15 {
+    if let Ok(x) = t.parse::<f64>()
+        && x.fract() == 0.0 && x.abs() < 1e15 {
             return format!("{}", x as i64);
         }
-    }
     t
 }
 
@@ -108,14 +115,13 @@ impl TaskInstance {
     /// part's truth is then the correct result *for that input*.
     pub fn part_with_input(&self, i: usize, input: Option<i64>) -> Problem {
         let mut p = self.parts[i].clone();
-        if self.structure == Structure::Sequential {
-            if let (Some(x), Some(step)) = (input, self.steps.get(i)) {
+        if self.structure == Structure::Sequential
+            && let (Some(x), Some(step)) = (input, self.steps.get(i)) {
                 let y = step.apply(x);
                 p.text = format!("Step {}: take {x} and {} {}. What is the result?", i + 1, op_word(step.op), step.right);
                 p.truth = y.to_string();
                 p.distractors = multistep::numeric_distractors(y, x, step);
             }
-        }
         p
     }
 

@@ -31,11 +31,10 @@ struct Params {
 fn parse(params: &Value) -> Result<Params, ScenarioError> {
     let p: Params = parse_params("task", params)?;
     check_difficulty("task.params", p.difficulty.difficulty, p.difficulty.difficulty_range)?;
-    if let Some(k) = p.options {
-        if !(2..=8).contains(&k) {
+    if let Some(k) = p.options
+        && !(2..=8).contains(&k) {
             return Err(ScenarioError(format!("task.params.options {k} out of [2,8]")));
         }
-    }
     for d in &p.domains {
         if !DOMAINS.contains(&d.as_str()) {
             return Err(ScenarioError(format!("task.params.domains: unknown domain \"{d}\" (expected {})", DOMAINS.join(", "))));

@@ -25,16 +25,14 @@ struct Params {
 fn parse(params: &Value) -> Result<Params, ScenarioError> {
     let p: Params = parse_params("task", params)?;
     check_difficulty("task.params", p.difficulty.difficulty, p.difficulty.difficulty_range)?;
-    if let Some(s) = p.steps {
-        if !(1..=32).contains(&s) {
+    if let Some(s) = p.steps
+        && !(1..=32).contains(&s) {
             return Err(ScenarioError(format!("task.params.steps {s} out of [1,32]")));
         }
-    }
-    if let Some(m) = &p.mode {
-        if m != "parallel" && m != "sequential" {
+    if let Some(m) = &p.mode
+        && m != "parallel" && m != "sequential" {
             return Err(ScenarioError(format!("task.params.mode \"{m}\" is not parallel or sequential")));
         }
-    }
     Ok(p)
 }
 
