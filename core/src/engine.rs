@@ -554,3 +554,75 @@ pub fn drive_simulated(run: &mut Run) {
         guard += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn debate() -> Scenario {
+        crate::builtin("debate").unwrap()
+    }
+
+    #[test]
+    fn answer_order_does_not_change_the_run() {
+        let s = debate();
+        let reference = run_simulated(&s).unwrap();
+        // Answer every batch back to front, one at a time, as concurrent backends would.
+        let mut run = Run::new(&s).unwrap();
+        while !run.is_done() {
+            let n = run.pending_asks().len();
+            let replies: Vec<AgentReply> = (0..n).map(|i| run.simulate(i)).collect();
+            for (i, r) in replies.into_iter().enumerate().rev() {
+                run.answer_at(i, r).unwrap();
+            }
+        }
+        assert_eq!(run.result().log_hash, reference.log_hash);
+    }
+
+    #[test]
+    fn asks_carry_what_a_prompt_needs() {
+        let mut run = Run::new(&debate()).unwrap();
+        assert_eq!(run.pending_asks().len(), 5);
+        let first = &run.pending_asks()[0];
+        assert_eq!((first.purpose.as_str(), first.round, first.agent_name.as_str()), ("answer", 0, "Ada"));
+        assert_eq!(first.options.len(), 4);
+        run.resolve_simulated();
+        let revise = &run.pending_asks()[0];
+        assert_eq!(revise.purpose, "revise");
+        assert!(revise.own.is_some());
+        assert_eq!(revise.peers.len(), 4, "mesh: every other agent is visible");
+        assert!(revise.peers.iter().all(|p| !p.answer.is_empty() && p.confidence > 0.0 && !p.explanation.is_empty()));
+        assert!(revise.prompt_text().contains("Ben answered"));
+    }
+
+    #[test]
+    fn unparsed_replies_are_logged_and_counted_not_dropped() {
+        let mut run = Run::new(&debate()).unwrap();
+        while !run.is_done() {
+            let n = run.pending_asks().len();
+            let mut replies: Vec<AgentReply> = (0..n).map(|i| run.simulate(i)).collect();
+            replies[0] = AgentReply { answer: None, confidence: None, text: "I like turtles".into(), tokens: 5 };
+            run.answer(replies).unwrap();
+        }
+        let log = run.log();
+        let errors = log.events().iter().filter(|e| matches!(e.kind, EventKind::Error { .. })).count();
+        assert_eq!(errors, 3, "one per round");
+        assert!(log.to_jsonl().contains("I like turtles"));
+        assert_eq!(run.metrics().get("unparsed"), Some(3.0));
+    }
+
+    #[test]
+    fn replay_from_the_log_gives_the_same_metrics() {
+        let r = run_simulated(&debate()).unwrap();
+        let back = EventLog::from_jsonl(&r.log.to_jsonl()).unwrap();
+        assert_eq!(crate::metrics::compute(&back), r.metrics);
+        assert_eq!(back.hash(), r.log_hash);
+    }
+
+    #[test]
+    fn wrong_reply_count_is_an_error() {
+        let mut run = Run::new(&debate()).unwrap();
+        assert!(run.answer(vec![]).unwrap_err().contains("expected 5 replies"));
+        assert!(run.answer_at(99, run.simulate(0)).is_err());
+    }
+}

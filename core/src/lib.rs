@@ -36,7 +36,7 @@
 //!
 //! Metrics ([`metrics`]): `metrics::compute(&log) -> Metrics` (a sorted name → value
 //! map: accuracy, consensus, rounds_to_consensus, calls, tokens, messages,
-//! error_amplification, redundancy, overhead, conformity, influence.<agent>, ...).
+//! error_amplification, redundancy, overhead, conformity, `influence.<agent>`, ...).
 //!
 //! Sweeps ([`sweep`]): `sweep::parse_set("mechanism.params.rounds=1,2,3")`,
 //! `sweep::configs(&scenario, &sets) -> Vec<SweepConfig>` (one scenario per grid
@@ -56,7 +56,7 @@
 //! uses; the traits and the paper effect each serves are documented there and in
 //! docs/scenario-format.md.
 //!
-//! Cross-target check: [`builtin_hashes()`] in wasm must equal `council builtin-hashes`
+//! Cross-target check: [`builtin_hashes()`](builtin::builtin_hashes) in wasm must equal `council builtin-hashes`
 //! (or `council run builtin:<id> --json`'s `log_hash`) natively.
 
 pub mod builtin;
