@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Mechanism, agreement, broadcast, check_agents, check_count, check_one_of, final_vote, initial_answers, revise_round, round_metrics};
+use super::{Mechanism, broadcast, check_agents, check_count, check_one_of, final_vote, initial_answers, revise_round, round_metrics};
 use crate::engine::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -61,7 +61,6 @@ impl Mechanism for Debate {
             last = round;
         }
         let weights: Vec<f64> = if p.aggregate == "weighted" { ops.iter().map(|o| o.confidence).collect() } else { vec![1.0; ops.len()] };
-        let _ = agreement;
         final_vote(&ctx, last, &ops, &weights, &format!("{} vote", p.aggregate));
         Ok(())
     }

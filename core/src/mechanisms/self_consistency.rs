@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Mechanism, Opinion, check_count, final_vote, round_metrics};
+use super::{Mechanism, Opinion, check_count, round_metrics};
 use crate::engine::Ctx;
 use crate::event::AgentId;
 use crate::scenario::{Scenario, ScenarioError};
@@ -54,7 +54,6 @@ impl Mechanism for SelfConsistency {
         }
         let answer = super::plurality(&votes).unwrap_or_else(|| "?".into());
         ctx.decide(0, &answer, "majority of samples", true);
-        let _ = final_vote; // samples vote as one agent; see above
         Ok(())
     }
 }
