@@ -21,3 +21,17 @@ test('the determinism probe digest is identical natively and in wasm', async () 
     assert.equal(wasm, nat, `seed ${seed}, ${steps} steps`);
   }
 });
+
+test('every built-in scenario gives the same event-log hash natively and in wasm', async () => {
+  const { scenarios } = JSON.parse(native('scenarios', '--json'));
+  assert.ok(scenarios.length >= 8, `expected the built-ins, got ${scenarios.length}`);
+  for (const { id } of scenarios) {
+    for (const seed of [1, 2024]) {
+      const nat = JSON.parse(native('run', `builtin:${id}`, '--seed', String(seed), '--json')).log_hash;
+      const wasm = await page.evaluate(([i, s]) => window.wasmBindings.builtin_log_hash(i, BigInt(s)), [id, seed]);
+      assert.match(nat, /^[0-9a-f]{16}$/);
+      assert.equal(wasm, nat, `${id} seed ${seed}`);
+    }
+  }
+  console.log(`cross-target: ${scenarios.length} built-ins × 2 seeds identical`);
+});
