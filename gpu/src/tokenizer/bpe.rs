@@ -9,6 +9,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::TokenizerError;
+use super::strtable::StrTable;
 use super::unicode::byte_to_char;
 use super::vocab::{FxMap, Vocab};
 
@@ -18,7 +19,7 @@ const NONE: u32 = u32::MAX;
 pub(crate) struct Bpe {
     /// Strings that appear in merges but not in the vocabulary, numbered after it (vocabulary
     /// texts are pieces too, with their token id as piece id).
-    extra_pieces: FxMap<Box<str>, u32>,
+    extra_pieces: StrTable,
     /// `(left piece, right piece)` → `(rank, merged piece)`.
     merges: FxMap<u64, (u32, u32)>,
     /// Piece of the GPT-2 character for each byte (`NONE` if never seen).
@@ -45,16 +46,12 @@ impl Bpe {
         ignore_merges: bool,
     ) -> Result<Self, TokenizerError> {
         let n_vocab = vocab.len() as u32;
-        let mut extra_pieces: FxMap<Box<str>, u32> = FxMap::default();
-        let mut next_piece = n_vocab;
-        let mut intern = |extra: &mut FxMap<Box<str>, u32>, s: &str| -> u32 {
-            if let Some(&id) = vocab.text_to_id.get(s).or_else(|| extra.get(s)) {
-                return id;
-            }
-            let id = next_piece;
-            next_piece += 1;
-            extra.insert(s.into(), id);
-            id
+        let mut extra_pieces = StrTable::with_capacity(16, 256);
+        let intern = |extra: &mut StrTable, s: &str| -> u32 {
+            vocab
+                .find(s)
+                .or_else(|| extra.find(s).map(|i| n_vocab + i))
+                .unwrap_or_else(|| n_vocab + extra.push(s))
         };
         let mut merge_map = FxMap::with_capacity_and_hasher(merges.len(), Default::default());
         let mut joined = String::new();
@@ -84,7 +81,7 @@ impl Bpe {
                 .entry(pair_key(l, r))
                 .or_insert((rank as u32, merged));
         }
-        if next_piece == NONE {
+        if n_vocab as usize + extra_pieces.len() >= NONE as usize {
             return Err(TokenizerError::Invalid("too many merge strings".into()));
         }
         let mut byte_piece = [NONE; 256];
@@ -95,10 +92,9 @@ impl Bpe {
             let len = c.encode_utf8(&mut buf).len();
             let text = c.to_string();
             let piece = vocab
-                .text_to_id
-                .get(text.as_str())
-                .or_else(|| extra_pieces.get(text.as_str()));
-            byte_piece[b as usize] = piece.copied().unwrap_or(NONE);
+                .find(&text)
+                .or_else(|| extra_pieces.find(&text).map(|i| n_vocab + i));
+            byte_piece[b as usize] = piece.unwrap_or(NONE);
             byte_utf8[b as usize] = ([buf[0], buf[1]], len as u8);
         }
         Ok(Self {
@@ -128,7 +124,7 @@ impl Bpe {
         }
         let mapped_str = std::str::from_utf8(mapped).expect("GPT-2 characters are valid UTF-8");
         if self.ignore_merges
-            && let Some(&id) = vocab.text_to_id.get(mapped_str)
+            && let Some(id) = vocab.find(mapped_str)
         {
             out.push(id);
             return;
@@ -196,9 +192,7 @@ impl Bpe {
                 // text; only single ASCII characters can be tokens that way.
                 for &b in &mapped[s.start as usize..s.end as usize] {
                     if b.is_ascii()
-                        && let Some(&id) = vocab
-                            .text_to_id
-                            .get(std::str::from_utf8(&[b]).expect("ASCII"))
+                        && let Some(id) = vocab.find(std::str::from_utf8(&[b]).expect("ASCII"))
                     {
                         out.push(id);
                     }

@@ -21,6 +21,7 @@ mod chat;
 mod decode;
 mod pretokenize;
 mod special;
+mod strtable;
 mod unicode;
 mod unicode_table;
 mod vocab;
@@ -174,12 +175,12 @@ impl Tokenizer {
 
     /// The vocabulary's spelling of a token (GPT-2 characters for normal tokens).
     pub fn token_text(&self, id: u32) -> Option<&str> {
-        self.vocab.texts.get(id as usize).map(String::as_str)
+        self.vocab.texts.get(id)
     }
 
     /// The id whose vocabulary text is exactly `text`.
     pub fn token_id(&self, text: &str) -> Option<u32> {
-        self.vocab.text_to_id.get(text).copied()
+        self.vocab.find(text)
     }
 
     pub fn token_attrs(&self, id: u32) -> TokenAttrs {

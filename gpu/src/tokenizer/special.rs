@@ -18,7 +18,7 @@ pub(crate) fn special_tokens(vocab: &Vocab) -> Vec<u32> {
     let mut ids: Vec<u32> = (0..vocab.len() as u32)
         .filter(|&i| vocab.attrs[i as usize].contains(wanted))
         .collect();
-    ids.sort_by_key(|&i| std::cmp::Reverse(vocab.texts[i as usize].len()));
+    ids.sort_by_key(|&i| std::cmp::Reverse(vocab.text(i).len()));
     ids
 }
 
@@ -40,7 +40,7 @@ pub(crate) fn partition(
         if !parse_special && attrs.contains(skip) {
             continue;
         }
-        let needle = vocab.texts[id as usize].as_str();
+        let needle = vocab.text(id);
         if !fragments
             .iter()
             .any(|f| matches!(f, Fragment::Text(r) if text[r.clone()].contains(needle)))

@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::TokenizerError;
+use super::strtable::StrTable;
 use crate::gguf::Metadata;
 
-/// A fast non-cryptographic hasher (the rustc "Fx" scheme) for the vocabulary and merge maps:
-/// SipHash roughly doubled load time for 100k short keys.
+/// A fast non-cryptographic hasher (the rustc "Fx" scheme) for the merge map's integer keys.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct FxHasher(u64);
 
@@ -92,9 +92,9 @@ impl TokenAttrs {
 /// Token texts, attributes and the special ids that matter to encoding and generation.
 #[derive(Clone, Debug)]
 pub(crate) struct Vocab {
-    pub texts: Vec<String>,
+    /// Token texts by id; `find` gives the id of a text (the last one, for duplicates).
+    pub texts: StrTable,
     pub attrs: Vec<TokenAttrs>,
-    pub text_to_id: FxMap<Box<str>, u32>,
     pub bos: Option<u32>,
     pub eos: Option<u32>,
     pub eot: Option<u32>,
@@ -163,17 +163,20 @@ impl Vocab {
                 t.len()
             )));
         }
-        let mut texts = Vec::with_capacity(n);
+        let total: usize = tokens.iter().map(|t| t.len().max(16)).sum();
+        if total >= u32::MAX as usize {
+            return Err(TokenizerError::Invalid(format!(
+                "vocabulary texts take {total} bytes"
+            )));
+        }
+        let mut texts = StrTable::with_capacity(n, total);
         let mut attrs = Vec::with_capacity(n);
-        let mut text_to_id = FxMap::with_capacity_and_hasher(n, Default::default());
         for (i, t) in tokens.iter().enumerate() {
-            let text = if t.is_empty() {
-                format!("[EMPTY_{i}]")
+            if t.is_empty() {
+                texts.push(&format!("[EMPTY_{i}]"));
             } else {
-                t.clone()
-            };
-            text_to_id.insert(text.clone().into_boxed_str(), i as u32);
-            texts.push(text);
+                texts.push(t);
+            }
             attrs.push(types.map_or(TokenAttrs::NORMAL, |t| TokenAttrs::from_token_type(t[i])));
         }
 
@@ -197,12 +200,7 @@ impl Vocab {
 
         // Text-based detection of special roles; llama.cpp also marks such tokens as control.
         // (It takes the first match in hash order; the lowest id is used here.)
-        let find = |names: &[&str]| {
-            names
-                .iter()
-                .filter_map(|t| text_to_id.get(*t).copied())
-                .min()
-        };
+        let find = |names: &[&str]| names.iter().filter_map(|t| texts.find(t)).min();
         let detect = |slot: &mut Option<u32>, names: &[&str], attrs: &mut Vec<TokenAttrs>| {
             if slot.is_none()
                 && let Some(id) = find(names)
@@ -221,14 +219,13 @@ impl Vocab {
             .into_iter()
             .flatten()
             .collect();
-        for &id in EOG_TEXTS.iter().filter_map(|t| text_to_id.get(*t)) {
+        for id in EOG_TEXTS.iter().filter_map(|t| texts.find(t)) {
             eog.insert(id);
             attrs[id as usize] = attrs[id as usize].union(TokenAttrs::CONTROL);
         }
         Ok(Self {
             texts,
             attrs,
-            text_to_id,
             bos,
             eos,
             eot,
@@ -239,5 +236,15 @@ impl Vocab {
 
     pub fn len(&self) -> usize {
         self.texts.len()
+    }
+
+    /// Text of a token known to be in range.
+    pub fn text(&self, id: u32) -> &str {
+        self.texts.get(id).expect("token id in range")
+    }
+
+    /// The id of a token text (llama.cpp's `text_to_token`).
+    pub fn find(&self, text: &str) -> Option<u32> {
+        self.texts.find(text)
     }
 }
