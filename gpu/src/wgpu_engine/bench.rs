@@ -34,7 +34,7 @@ pub fn measure_decode(engine: &mut WgpuEngine, prompt: &[u32], n: usize) -> Resu
     let logits = pollster::block_on(engine.prefill(prompt))?;
     let prefill_s = t.elapsed().as_secs_f64();
 
-    let mut next = argmax(&logits);
+    let mut next = super::runner::argmax(&logits);
     let t = Instant::now();
     for _ in 0..n {
         next = pollster::block_on(engine.decode_top_k(next))?.first().map_or(0, |p| p.0);
@@ -60,6 +60,3 @@ pub fn measure_decode(engine: &mut WgpuEngine, prompt: &[u32], n: usize) -> Resu
     })
 }
 
-fn argmax(v: &[f32]) -> u32 {
-    v.iter().enumerate().fold((0, f32::MIN), |b, (i, x)| if *x > b.1 { (i, *x) } else { b }).0 as u32
-}

@@ -33,6 +33,8 @@ mod pack;
 mod pipelines;
 mod readback;
 mod reference;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod runner;
 pub mod selfcheck;
 
 pub use engine::{DispatchCounts, EngineOptions, WgpuEngine};

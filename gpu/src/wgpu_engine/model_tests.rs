@@ -121,3 +121,33 @@ fn the_browser_self_check_passes_on_the_native_adapter() {
     assert!(report.passed(), "{report:?}");
     assert_eq!(report.greedy_tokens, 10);
 }
+
+#[test]
+fn runner_generates_greedy_on_the_gpu_or_with_a_cpu_sampler_and_scores_from_a_position() {
+    use super::runner::{generate, score};
+    let cfg = tiny_config(false);
+    let m = tiny_model(&cfg, false, true, 41);
+    let mut e = engine(&cfg, &m, EngineOptions { max_ctx: Some(64), top_k: 5, ..Default::default() });
+    let prompt = [7u32, 8, 9];
+    let greedy = generate(&mut e, &prompt, 6, &[], None).unwrap();
+    let mut argmax_sampler = |logits: &[f32]| argmax(logits);
+    let sampled = generate(&mut e, &prompt, 6, &[], Some(&mut argmax_sampler)).unwrap();
+    assert_eq!(greedy.tokens.len(), 6);
+    assert_eq!(greedy.tokens, sampled.tokens, "the GPU loop and a CPU argmax sampler agree");
+    assert!(greedy.prefill_tok_s > 0.0 && greedy.decode_tok_s > 0.0);
+    // A stop id ends generation right after it.
+    let stop = greedy.tokens[2];
+    let cut = generate(&mut e, &prompt, 6, &[stop], None).unwrap();
+    assert_eq!(cut.tokens, greedy.tokens[..=greedy.tokens.iter().position(|t| *t == stop).unwrap()]);
+
+    let mut sequence = prompt.to_vec();
+    sequence.extend(&greedy.tokens);
+    let scored = score(&mut e, &sequence, 2, 3).unwrap();
+    let want = reference_logits(&cfg, &m, &sequence);
+    assert_eq!(scored.len(), sequence.len() - 2);
+    for (i, top) in &scored {
+        assert_eq!(top.len(), 3);
+        assert_eq!(top[0].0, argmax(&want[*i]), "position {i}");
+    }
+    assert!(score(&mut e, &sequence, 0, 6).is_err(), "k above the loaded top-k is an error");
+}
