@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import { launch, openApp, screenshot } from './harness.mjs';
-import { TEST_MODEL, freePort, linkFor, dumpIndexedDb } from './llm-helpers.mjs';
+import { TEST_MODEL, freePort, linkFor, dumpIndexedDb, presetSettings } from './llm-helpers.mjs';
 
 let env, models;
 
@@ -70,6 +70,8 @@ let context;
 
 test('a model download shows byte progress, survives a cut connection and a reload, and resumes with Range', async () => {
   context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Short replies keep the CPU path quick (prefill dominates on a 2-core box).
+  await presetSettings(context, { profiles: [], max_remote_calls: 10, timeout_s: 60, max_attempts: 2, local_max_tokens: 16 });
   const p = await openApp(env, '#/models', await env.newPage({ context }));
   await p.fill('[data-testid=model-id]', 'smol');
   await p.fill('[data-testid=model-url]', models.url);
@@ -116,10 +118,10 @@ test('a 3-agent debate runs on the local model in the worker (CPU path), streami
   await p.click('[data-testid=link-continue]');
   const t0 = Date.now();
   await p.click('[data-testid=run]');
-  const live = await p.waitForSelector('[data-testid=live-ask][data-state=streaming] [data-testid=live-text]', { timeout: 120_000 });
+  const live = await p.waitForSelector('[data-testid=live-ask][data-state=streaming] [data-testid=live-text]', { timeout: 180_000 });
   assert.ok((await live.textContent()).length > 0, 'tokens show while the model writes');
   await screenshot(p, 'llm-local-streaming');
-  await p.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 300_000 });
+  await p.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 480_000 });
   const wall = (Date.now() - t0) / 1000;
   const engine = await p.getAttribute('[data-testid=engine-status]', 'data-engine');
   assert.match(engine, /cpu/);

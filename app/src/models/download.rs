@@ -130,12 +130,12 @@ thread_local! {
 
 /// Live progress per model id (page-wide: a download goes on while you browse).
 pub fn progress() -> RwSignal<BTreeMap<String, Progress>> {
-    PROGRESS.with(|c| *c.get_or_init(|| RwSignal::new(BTreeMap::new())))
+    PROGRESS.with(|c| *c.get_or_init(|| super::page_wide(BTreeMap::new())))
 }
 
 /// Bumped when the stored list changes.
 pub fn version() -> RwSignal<u32> {
-    VERSION.with(|c| *c.get_or_init(|| RwSignal::new(0)))
+    VERSION.with(|c| *c.get_or_init(|| super::page_wide(0)))
 }
 
 fn set_progress(id: &str, f: impl FnOnce(&mut Progress)) {

@@ -47,16 +47,41 @@ thread_local! {
     static WORKER: RefCell<Option<web_sys::Worker>> = const { RefCell::new(None) };
     static PENDING: RefCell<HashMap<u64, Pending>> = RefCell::new(HashMap::new());
     static NEXT: RefCell<u64> = const { RefCell::new(1) };
+    /// Messages waiting for the worker to say it is ready.
+    static OUTBOX: RefCell<Option<Vec<String>>> = const { RefCell::new(Some(Vec::new())) };
     static STATUS: std::cell::OnceCell<RwSignal<EngineStatus>> = const { std::cell::OnceCell::new() };
 }
 
 /// The engine status signal (page-wide).
 pub fn status() -> RwSignal<EngineStatus> {
-    STATUS.with(|c| *c.get_or_init(|| RwSignal::new(EngineStatus::default())))
+    STATUS.with(|c| *c.get_or_init(|| page_wide(EngineStatus::default())))
+}
+
+/// A signal that lives as long as the page: created under its own root owner, which is
+/// kept forever, so no component that happens to read it first can dispose it.
+pub fn page_wide<T: Send + Sync + 'static>(value: T) -> RwSignal<T> {
+    let prev = Owner::current();
+    // `new_root` makes itself the current owner; the caller's owner is put back after.
+    let owner = Owner::new_root(None);
+    let sig = owner.with(|| RwSignal::new(value));
+    match prev {
+        Some(p) => p.set(),
+        None => owner.clone().unset(),
+    }
+    std::mem::forget(owner);
+    sig
 }
 
 fn on_event(ev: Event) {
     match ev {
+        Event::Ready => {
+            let queued = OUTBOX.with(|o| o.borrow_mut().take()).unwrap_or_default();
+            if let Some(w) = WORKER.with(|w| w.borrow().clone()) {
+                for m in queued {
+                    let _ = w.post_message(&JsValue::from_str(&m));
+                }
+            }
+        }
         Event::Loading { model } => status().update(|s| {
             s.model = model;
             s.state = "loading".into();
@@ -114,6 +139,7 @@ fn worker() -> Result<web_sys::Worker, String> {
     let on_err = Closure::<dyn FnMut(web_sys::Event)>::new(|_e: web_sys::Event| {
         on_event(Event::Error { req: 0, message: "the model worker crashed".into() });
         WORKER.with(|w| *w.borrow_mut() = None);
+        OUTBOX.with(|o| *o.borrow_mut() = Some(Vec::new()));
     });
     w.set_onerror(Some(on_err.as_ref().unchecked_ref()));
     on_err.forget();
@@ -140,7 +166,10 @@ pub async fn generate(model_id: &str, prompt: &Prompt, max_tokens: u32, on_text:
     let msg = Request::Generate { req, model: model_id.to_string(), system: prompt.system.clone(), user: prompt.user.clone(), max_tokens };
     let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
     status().update(|s| s.state = format!("generating for request {req}"));
-    w.post_message(&JsValue::from_str(&text)).map_err(|_| "cannot reach the model worker".to_string())?;
+    let queued = OUTBOX.with(|o| o.borrow_mut().as_mut().map(|q| q.push(text.clone())).is_some());
+    if !queued {
+        w.post_message(&JsValue::from_str(&text)).map_err(|_| "cannot reach the model worker".to_string())?;
+    }
     rx.await.map_err(|_| "the model worker stopped".to_string())?
 }
 

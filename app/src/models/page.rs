@@ -55,26 +55,27 @@ pub fn ModelsPage() -> impl IntoView {
                         let id2 = m.id.clone();
                         let (label, url, sha) = (m.label.clone(), m.url.clone(), m.sha256.clone());
                         let complete = m.complete;
-                        let prog = Memo::new(move |_| progress.with(|p| p.get(&id).cloned()));
-                        let state = Memo::new(move |_| match prog.get() {
+                        // Plain closures over the page-wide signal (no memos owned by this
+                        // row: a row rebuilt while progress ticks must not read a disposed one).
+                        let key: std::sync::Arc<str> = id.clone().into();
+                        let prog = move || progress.with(|p| p.get(&*key).cloned());
+                        let state = { let prog = prog.clone(); move || match prog() {
                             Some(p) => p.state.name().to_string(),
                             None if complete => "done".into(),
                             None => "paused".into(),
-                        });
-                        let prog = move || prog.get();
-                        let state = move || state.get();
+                        } };
                         view! {
-                            <tr data-testid="model-row" data-model=m.id.clone() data-state=state>
+                            <tr data-testid="model-row" data-model=m.id.clone() data-state=state.clone()>
                                 <td><code>{m.id.clone()}</code></td>
                                 <td class="muted">{m.url.split('/').next_back().unwrap_or("").to_string()}</td>
-                                <td data-testid="model-size">{move || {
+                                <td data-testid="model-size">{ let prog = prog.clone(); move || {
                                     match prog() {
                                         Some(p) if !matches!(p.state, DlState::Done) => format!("{} / {}", catalog::human_bytes(p.bytes as u64), catalog::human_bytes(p.total as u64)),
                                         _ => catalog::human_bytes(m.size as u64),
                                     }
                                 }}</td>
                                 <td>
-                                    {move || prog().map(|p| {
+                                    { let prog = prog.clone(); move || prog().map(|p| {
                                         let detail = match &p.state {
                                             DlState::Paused(e) | DlState::Failed(e) => e.clone(),
                                             DlState::Downloading => format!("{:.1} MB/s", p.speed / 1e6),
@@ -86,14 +87,14 @@ pub fn ModelsPage() -> impl IntoView {
                                             <span class="muted" data-testid="download-detail">{detail}</span>
                                         }
                                     })}
-                                    {move || state()}
+                                    { let state = state.clone(); move || state() }
                                 </td>
                                 <td>
                                     <button data-testid="model-resume" aria-label=format!("Resume {}", m.id)
-                                        disabled=move || matches!(state().as_str(), "done" | "downloading" | "verifying")
+                                        disabled={ let state = state.clone(); move || matches!(state().as_str(), "done" | "downloading" | "verifying") }
                                         on:click={ let id = m.id.clone(); move |_| start_download(ctx, id.clone(), label.clone(), url.clone(), sha.clone()) }>"resume"</button>
                                     <button data-testid="model-delete" aria-label=format!("Delete {}", m.id)
-                                        disabled=move || state() == "downloading"
+                                        disabled={ let state = state.clone(); move || state() == "downloading" }
                                         on:click=move |_| { let id = id2.clone(); spawn_local(async move {
                                             match download::delete(&id).await { Ok(()) => ctx.notify(format!("Deleted {id}.")), Err(e) => ctx.fail(e) }
                                         }); }>"delete"</button>

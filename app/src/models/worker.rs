@@ -32,6 +32,8 @@ pub enum Request {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum Event {
+    /// The worker's handler is installed (messages sent before this are lost).
+    Ready,
     Loading { model: String },
     Loaded { model: String, engine: String, load_ms: f64 },
     Token { req: u64, text: String },
@@ -94,6 +96,7 @@ pub fn start() {
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    post(&Event::Ready);
 }
 
 async fn load(id: &str) -> Result<Loaded, String> {
@@ -105,7 +108,7 @@ async fn load(id: &str) -> Result<Loaded, String> {
     let tokenizer = Tokenizer::from_gguf(file.gguf()).map_err(|e| format!("model {id}: tokenizer: {e}"))?;
     let model = CpuModel::from_gguf(file).map_err(|e| format!("model {id}: {e}"))?;
     let session = Session::new(Arc::new(model), SessionOptions { max_ctx: 2048, n_threads: 1 });
-    post(&Event::Loaded { model: id.to_string(), engine: "cpu (wasm simd128)".into(), load_ms: now() - t0 });
+    post(&Event::Loaded { model: id.to_string(), engine: if cfg!(target_feature = "simd128") { "cpu (wasm simd128)" } else { "cpu (wasm scalar: build without +simd128)" }.into(), load_ms: now() - t0 });
     Ok(Loaded { id: id.to_string(), session, tokenizer })
 }
 
