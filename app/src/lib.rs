@@ -27,7 +27,12 @@
 //! | help | `?` toggles `[data-testid=help]` |
 //!
 //! JS hooks (`window.wasmBindings`, see `test_hooks.rs`): `current_log_hash()`,
-//! `current_cursor()`, `current_log_len()`, `current_log_jsonl()`, plus the lead's probes.
+//! `current_cursor()`, `current_log_len()` (read from the run view's `data-log-hash`,
+//! `data-cursor`, `data-log-len` attributes, so no global state), and
+//! `builtin_log_hash(id, seed)` (runs a built-in in wasm; compare with the CLI).
+//! Graph nodes above 60 agents drop their text labels (answer and name stay in the node's
+//! `aria-label`); message dots live in a second SVG layered over `[data-testid=graph]`.
+//! Browser tests: `tests/browser/app-playground.test.mjs`.
 
 pub mod backends;
 pub mod cast;

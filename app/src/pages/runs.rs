@@ -56,6 +56,7 @@ pub fn RunsPage() -> impl IntoView {
     let do_rename = move |id: String, name: String| {
         spawn_local(async move {
             if with_db(ctx, async |db| store::rename(db, &id, &name).await).await.is_some() {
+                ctx.notify(format!("Renamed to “{name}”."));
                 ctx.history_version.update(|v| *v += 1);
             }
         });

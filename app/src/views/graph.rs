@@ -57,7 +57,17 @@ fn NodeLinkView() -> impl IntoView {
     let p = expect_context::<Player>();
     let cast = Memo::new(move |_| p.run.with(|r| r.cast.clone()));
     let colors = Memo::new(move |_| p.run.with(|r| answer_colors(r.log.events())));
-    let layout_sel = RwSignal::new(if cast.get_untracked().layered { Layout::Layered } else { Layout::Force });
+    // Force layouts read best for small connected teams; without edges (or for big casts)
+    // repulsion alone pushes every node to the border, so those start as a circle.
+    let layout_sel = RwSignal::new(cast.with_untracked(|c| {
+        if c.layered {
+            Layout::Layered
+        } else if c.edges.is_empty() || c.agents.len() > 40 {
+            Layout::Circle
+        } else {
+            Layout::Force
+        }
+    }));
     let manual: RwSignal<Option<Vec<Pos>>> = RwSignal::new(None);
     let computed = Memo::new(move |_| {
         let l = layout_sel.get();
@@ -91,7 +101,11 @@ fn NodeLinkView() -> impl IntoView {
     let dur = move || format!("--dur:{:.2}s", (1.6 / p.speed.get()).clamp(0.12, 0.9));
 
     let nodes = move || {
-        (0..cast.with(|c| c.agents.len()))
+        let n = cast.with(|c| c.agents.len());
+        // Above 60 agents the labels would overlap and cost layout: names and answers stay
+        // in each node's tooltip and aria-label, the colour shows the answer.
+        let compact = n > 60;
+        (0..n)
             .map(|i| {
                 let info = cast.with_untracked(|c| c.agents[i].clone());
                 let badge = Cast::badge(&info.backend);
@@ -133,7 +147,8 @@ fn NodeLinkView() -> impl IntoView {
                         {move || st.with(|s| s.weight).map(|w| view! {
                             <circle class="ring" r=format!("{:.1}", 17.0 + 8.0 * w.clamp(0.0, 1.5)) />
                         })}
-                        <circle class="body" r="15" fill=fill />
+                        <circle class="body" r=if compact { "7" } else { "15" } fill=fill />
+                        {(!compact).then(|| view! {
                         <text class="ans" y="4" text-anchor="middle">
                             {move || st.with(|s| s.answer.clone().map(|a| a.chars().take(4).collect::<String>()).unwrap_or_default())}
                         </text>
@@ -142,6 +157,7 @@ fn NodeLinkView() -> impl IntoView {
                             width=move || format!("{:.1}", 30.0 * st.with(|s| s.confidence.unwrap_or(0.0)).clamp(0.0, 1.0)) />
                         <text class="name" y="34" text-anchor="middle">{info.name.clone()}</text>
                         <text class="badge" x="13" y="-12">{badge}</text>
+                        })}
                     </g>
                 }
             })
@@ -160,10 +176,16 @@ fn NodeLinkView() -> impl IntoView {
                 }).collect_view()}
                 <span class="muted hint">"drag nodes to arrange"</span>
             </div>
+            // Message dots fly on their own layer above the graph, so their animation
+            // repaints only the dots, not the whole node-link drawing each frame.
+            <div class="graph-stack">
             <svg node_ref=svg_ref class="graph" viewBox=format!("0 0 {W} {H}") data-testid="graph"
-                role="group" aria-label="Agent graph" style=dur
+                role="group" aria-label="Agent graph"
                 on:pointermove=on_move on:pointerleave=move |_| dragging.set(None)>
                 <path class="edges" d=move || edges_d.get() />
+                {nodes}
+            </svg>
+            <svg class="graph flights" viewBox=format!("0 0 {W} {H}") aria-hidden="true" style=dur>
                 <For each=flights key=|f| f.seq let:f>
                     {
                         let cls = format!("flight k-{}", kind_class(&f.kind));
@@ -182,8 +204,8 @@ fn NodeLinkView() -> impl IntoView {
                         }).collect_view()
                     }
                 </For>
-                {nodes}
             </svg>
+            </div>
         </div>
     }
 }

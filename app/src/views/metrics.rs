@@ -27,14 +27,20 @@ pub fn MetricsPane() -> impl IntoView {
         let n = r.cast.agents.len();
         let t = replay::totals(ev);
         let mut rows: Vec<(String, String)> = r.metrics.iter().map(|(k, v)| (k.clone(), fmt_value(*v))).collect();
-        rows.extend([
-            ("rounds".to_string(), (t.rounds + 1).to_string()),
-            ("messages".into(), t.messages.to_string()),
-            ("tokens".into(), t.tokens.to_string()),
-            ("answer changes".into(), t.changes.to_string()),
-            ("unparsed replies".into(), t.unparsed.to_string()),
-            ("errors".into(), t.errors.to_string()),
-        ]);
+        // Counts from the log, unless the core's metrics already name them.
+        let has = |k: &str| r.metrics.iter().any(|(n, _)| n == k);
+        for (k, v, core_name) in [
+            ("rounds", (t.rounds + 1).to_string(), "rounds"),
+            ("messages", t.messages.to_string(), "messages"),
+            ("tokens", t.tokens.to_string(), "tokens"),
+            ("answer changes", t.changes.to_string(), "answer_changes"),
+            ("unparsed", t.unparsed.to_string(), "unparsed"),
+            ("errors", t.errors.to_string(), "errors"),
+        ] {
+            if !has(core_name) {
+                rows.push((k.to_string(), v));
+            }
+        }
         if let Some((a, c)) = &t.decision {
             let mark = match c {
                 Some(true) => " ✓",

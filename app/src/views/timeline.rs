@@ -53,13 +53,13 @@ pub fn Timeline() -> impl IntoView {
     view! {
         <div class="timeline" role="group" aria-label="Timeline">
             <div class="controls">
-                <button data-testid="step-back" aria-label="Step back (left arrow)" on:click=move |_| p.step(-1)>"⏮"</button>
+                <button data-testid="step-back" aria-label="Step back (left arrow)" on:click=move |_| p.step(-1)>"|◀"</button>
                 <button data-testid="play" class="play"
                     aria-label=move || if p.playing.get() { "Pause (space)" } else { "Play (space)" }
                     on:click=move |_| p.toggle()>
-                    {move || if p.playing.get() { "⏸" } else { "▶" }}
+                    {move || if p.playing.get() { "‖" } else { "▶" }}
                 </button>
-                <button data-testid="step-forward" aria-label="Step forward (right arrow)" on:click=move |_| p.step(1)>"⏭"</button>
+                <button data-testid="step-forward" aria-label="Step forward (right arrow)" on:click=move |_| p.step(1)>"▶|"</button>
                 <span class="pos" data-testid="cursor" aria-live="polite">
                     {move || format!("{} / {}", p.cursor.get(), len.get())}
                 </span>

@@ -42,10 +42,12 @@ pub fn Transcript() -> impl IntoView {
     };
     let hidden = move || visible.with(|v| v.len().saturating_sub(WINDOW));
     let list_ref = NodeRef::<leptos::html::Ol>::new();
+    // Scroll in the next animation frame, when layout happens anyway, instead of forcing a
+    // synchronous layout of the whole page on every replay step.
     Effect::new(move |_| {
         visible.track();
-        if let Some(el) = list_ref.get() {
-            el.set_scroll_top(el.scroll_height());
+        if let Some(el) = list_ref.get_untracked() {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
     });
 
