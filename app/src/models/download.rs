@@ -347,3 +347,19 @@ pub async fn add_file(id: String, file: web_sys::File) -> Result<(), String> {
     set_progress(&id, |p| *p = Progress { bytes: size, total: size, speed: 0.0, state: DlState::Done, resumed_from: 0.0 });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range_and_quota() {
+        assert_eq!(parse_content_range("bytes 100-199/1000"), Some((100.0, Some(1000.0))));
+        assert_eq!(parse_content_range("bytes 5-9/*"), Some((5.0, None)));
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+        assert!(quota_message(2e9, 1e9, 2.5e9).unwrap().contains("needs 2.00 GB more and only 1.50 GB is free"));
+        assert_eq!(quota_message(1e6, 0.0, 1e9), None);
+        assert_eq!(quota_message(1e6, 0.0, 0.0), None, "an unknown quota does not block");
+        assert!(valid_id("smollm2-135m-q4_1") && !valid_id("../x") && !valid_id(""));
+    }
+}
