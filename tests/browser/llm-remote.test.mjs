@@ -136,7 +136,9 @@ test('a ReConcile round table runs against llama_cpp.server with streaming, set 
   assert.ok(proxy.state.seen.every(s => s.auth === `Bearer ${KEY}`), 'the key goes only to the profile URL, as a bearer header');
   // The transcript shows the recorded replies.
   await p.click('[data-testid=tab-watch]');
-  assert.ok((await p.$$('[data-testid=transcript] li[data-seq]')).length > 6);
+  const [len, cursor] = await p.evaluate(() => [window.wasmBindings.current_log_len(), window.wasmBindings.current_cursor()]);
+  assert.equal(len, run.log.events.length, 'the views show the stored log');
+  assert.equal(cursor, len, 'the views followed the live run to its end');
 
   // (c) Exports, link, IndexedDB and console never hold the key.
   const grab = async testid => {

@@ -24,13 +24,13 @@ pub fn RunView(run: Signal<Arc<RunData>>) -> impl IntoView {
     // A live run (LLM agents) grows under the same id: follow it while at the end.
     Effect::new(move |prev: Option<(String, usize)>| {
         let (id, len) = run.with(|r| (r.id.clone(), r.log.len()));
-        if let Some((pid, plen)) = &prev {
-            if *pid != id {
-                player.playing.set(false);
-                player.seek(usize::MAX);
-            } else if len > *plen && player.cursor.get_untracked() >= *plen {
-                player.seek(usize::MAX);
-            }
+        // The first run may come after a live log already grew: count from an empty log.
+        let (pid, plen) = prev.unwrap_or_else(|| (id.clone(), 0));
+        if pid != id {
+            player.playing.set(false);
+            player.seek(usize::MAX);
+        } else if len > plen && player.cursor.get_untracked() >= plen {
+            player.seek(usize::MAX);
         }
         (id, len)
     });
