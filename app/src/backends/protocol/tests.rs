@@ -166,3 +166,112 @@ fn profiles_validate_and_price_usage() {
     p.max_tokens = 0;
     assert!(p.validate().unwrap_err().contains("max tokens"));
 }
+
+/// Feeds `stream` split at every byte and returns what each split produced (all must agree).
+fn every_split(kind: ApiKind, stream: &[u8]) -> Vec<Chunk> {
+    let mut first: Option<Vec<Chunk>> = None;
+    for cut in 0..=stream.len() {
+        let mut r = StreamReader::new(kind);
+        let mut out = r.feed(&stream[..cut]);
+        out.extend(r.feed(&stream[cut..]));
+        out.extend(r.finish());
+        match &first {
+            None => first = Some(out),
+            Some(f) => assert_eq!(&out, f, "{kind:?} stream cut at {cut}"),
+        }
+    }
+    first.unwrap_or_default()
+}
+
+#[test]
+fn anthropic_stream_as_the_api_sends_it_split_anywhere() {
+    // The full event sequence of a Messages stream: ping, content block start/stop and
+    // CRLF line ends, with a multi-byte character.
+    let stream = concat!(
+        "event: message_start\r\n",
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude\",\"usage\":{\"input_tokens\":25,\"output_tokens\":1}}}\r\n\r\n",
+        "event: content_block_start\r\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\r\n\r\n",
+        "event: ping\r\n",
+        "data: {\"type\": \"ping\"}\r\n\r\n",
+        "event: content_block_delta\r\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Answer: B \"}}\r\n\r\n",
+        "event: content_block_delta\r\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"(confidence 0.8) — é\"}}\r\n\r\n",
+        "event: content_block_stop\r\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":0}\r\n\r\n",
+        "event: message_delta\r\n",
+        "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\r\n\r\n",
+        "event: message_stop\r\n",
+        "data: {\"type\":\"message_stop\"}\r\n\r\n",
+    );
+    let out = every_split(ApiKind::Anthropic, stream.as_bytes());
+    assert_eq!(texts(&out), "Answer: B (confidence 0.8) — é");
+    assert!(out.contains(&Chunk::Usage(Usage { prompt: 25, completion: 1 })));
+    assert!(out.contains(&Chunk::Usage(Usage { prompt: 0, completion: 12 })));
+    assert_eq!(out.iter().filter(|c| **c == Chunk::Done).count(), 1);
+    assert_eq!(out.last(), Some(&Chunk::Done));
+    assert!(!out.iter().any(|c| matches!(c, Chunk::Error(_))), "ping and block events are not errors");
+}
+
+#[test]
+fn anthropic_error_bodies_map_to_retry_or_stop() {
+    // Anthropic's error body shape: {"type":"error","error":{"type":...,"message":...}}.
+    let auth = "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key\"}}";
+    assert!(matches!(classify(401, auth), StatusAction::Fatal(m) if m.contains("refused the key") && m.contains("invalid x-api-key")));
+    let overloaded = "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}";
+    assert!(matches!(classify(529, overloaded), StatusAction::Retry(m) if m.contains("529") && m.contains("Overloaded")));
+    let limited = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"Number of request tokens has exceeded your per-minute rate limit\"}}";
+    assert!(matches!(classify(429, limited), StatusAction::Retry(m) if m.contains("per-minute")));
+    let bad = "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: field required\"}}";
+    assert!(matches!(classify(400, bad), StatusAction::Fatal(m) if m.contains("max_tokens")));
+    assert!(matches!(classify(404, "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"model: claude-x\"}}"), StatusAction::Fatal(m) if m.contains("model name") && m.contains("claude-x")));
+}
+
+#[test]
+fn anthropic_request_details() {
+    let mut p = profile(ApiKind::Anthropic);
+    p.url = "https://api.anthropic.com/v1/".into();
+    let r = build_request(&p, &prompt());
+    assert_eq!(r.url, "https://api.anthropic.com/v1/messages", "a base ending in /v1 is not doubled");
+    assert!(!r.headers.iter().any(|(k, _)| k == "Authorization"), "Anthropic takes the key in x-api-key only");
+    assert!(!r.body.contains("SECRETKEY"));
+    let b: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(b["stream"], true);
+    assert_eq!(b["max_tokens"], 24, "Anthropic requires max_tokens");
+    assert_eq!(b["temperature"], 0.0);
+    assert_eq!(b["messages"].as_array().map(Vec::len), Some(1), "the system prompt is a top-level field, not a message");
+}
+
+#[test]
+fn ollama_stream_split_anywhere_and_its_errors() {
+    let stream = concat!(
+        "{\"model\":\"smol\",\"created_at\":\"2026-11-23T00:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"Answer: \"},\"done\":false}\n",
+        "{\"model\":\"smol\",\"created_at\":\"2026-11-23T00:00:00Z\",\"message\":{\"role\":\"assistant\",\"content\":\"A — ü\"},\"done\":false}\n",
+        "{\"model\":\"smol\",\"created_at\":\"2026-11-23T00:00:01Z\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\",\"total_duration\":123,\"prompt_eval_count\":20,\"eval_count\":4}\n",
+    );
+    let out = every_split(ApiKind::Ollama, stream.as_bytes());
+    assert_eq!(texts(&out), "Answer: A — ü");
+    assert!(out.contains(&Chunk::Usage(Usage { prompt: 20, completion: 4 })));
+    assert_eq!(out.last(), Some(&Chunk::Done));
+    // A stream cut before the `done` line has no end marker (the driver calls that a cut).
+    let cut = stream.lines().take(2).collect::<Vec<_>>().join("\n");
+    let mut r = StreamReader::new(ApiKind::Ollama);
+    let mut out = r.feed(cut.as_bytes());
+    out.extend(r.finish());
+    assert!(!out.contains(&Chunk::Done));
+    // Ollama's error bodies are {"error":"..."}: a missing model is a stop, overload a retry.
+    assert!(matches!(classify(404, "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}"), StatusAction::Fatal(m) if m.contains("not found")));
+    assert!(matches!(classify(503, "{\"error\":\"server busy, please try again.  maximum pending requests exceeded\"}"), StatusAction::Retry(m) if m.contains("busy")));
+    assert!(matches!(classify(500, "{\"error\":\"llama runner process has terminated\"}"), StatusAction::Retry(m) if m.contains("terminated")));
+}
+
+#[test]
+fn openai_error_inside_a_200_stream_is_reported() {
+    let mut r = StreamReader::new(ApiKind::Openai);
+    let out = r.feed(b"data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}\n\n");
+    assert_eq!(out, vec![Chunk::Error("The server had an error".into())]);
+    let mut r = StreamReader::new(ApiKind::Openai);
+    let huge = vec![b'x'; MAX_LINE + 10];
+    assert!(matches!(r.feed(&huge).as_slice(), [Chunk::Error(m)] if m.contains("1 MiB")), "an endless line is refused, not buffered");
+}
