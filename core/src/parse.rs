@@ -616,32 +616,39 @@ fn strip_commas(s: &str) -> String {
     s.trim().replace(',', "")
 }
 
-/// The first number in `s`: (normalized text, value, had a % sign). Accepts thousands
-/// separators ("1,234"), decimals, a sign, currency symbols and trailing units.
-fn first_number(s: &str) -> Option<(String, f64, bool)> {
+/// Byte offset where the first free-standing number in `s` starts (digits that end a word,
+/// as in "Q4" or "x2", are part of that word, not a number).
+fn number_start(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_digit() {
-            // Part of a word ("Q4", "x2")? Skip the whole word.
             if i > 0 && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'_') {
                 while i < b.len() && b[i].is_ascii_alphanumeric() {
                     i += 1;
                 }
                 continue;
             }
-            let neg = i > 0 && b[i - 1] == b'-' && (i < 2 || !b[i - 2].is_ascii_alphanumeric());
-            let (text, end) = scan_number(s, i);
-            let pct = s[end..].trim_start().starts_with('%');
-            let mut v: f64 = text.parse().ok()?;
-            if neg {
-                v = -v;
-            }
-            return Some((number_text(v), v, pct));
+            return Some(i);
         }
         i += 1;
     }
     None
+}
+
+/// The first number in `s`: (normalized text, value, had a % sign). Accepts thousands
+/// separators ("1,234"), decimals, a sign, currency symbols and trailing units.
+fn first_number(s: &str) -> Option<(String, f64, bool)> {
+    let b = s.as_bytes();
+    let i = number_start(s)?;
+    let neg = i > 0 && b[i - 1] == b'-' && (i < 2 || !b[i - 2].is_ascii_alphanumeric());
+    let (text, end) = scan_number(s, i);
+    let pct = s[end..].trim_start().starts_with('%');
+    let mut v: f64 = text.parse().ok()?;
+    if neg {
+        v = -v;
+    }
+    Some((number_text(v), v, pct))
 }
 
 /// Canonical text of a number: "42", "1234.5", "-5".
@@ -651,21 +658,7 @@ fn number_text(v: f64) -> String {
 
 /// Byte offset just past the first number in `s` (0 if none).
 fn number_end(s: &str) -> usize {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            if i > 0 && (b[i - 1].is_ascii_alphabetic() || b[i - 1] == b'_') {
-                while i < b.len() && b[i].is_ascii_alphanumeric() {
-                    i += 1;
-                }
-                continue;
-            }
-            return scan_number(s, i).1;
-        }
-        i += 1;
-    }
-    0
+    number_start(s).map_or(0, |i| scan_number(s, i).1)
 }
 
 /// Digits from `start` with "1,234" groups and one decimal point: (digits without

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Mechanism, broadcast, check_agents, check_count, check_one_of, final_vote, initial_answers, revise_round, round_metrics};
+use super::{Discussion, Mechanism, check_agents, check_count, check_one_of, discuss, final_vote};
 use crate::engine::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -39,27 +39,14 @@ impl Mechanism for Debate {
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
         let agents: Vec<u32> = (0..ctx.n() as u32).collect();
         ctx.note(0, format!("{} agents answer, then debate for {} rounds.", agents.len(), p.rounds));
-        let mut ops = initial_answers(&ctx, &agents, "Answer the question and explain briefly.").await;
-        broadcast(&ctx, 0, &ops, "answer");
-        let mut unanimous = round_metrics(&ctx, 0, &ops);
-        let mut last = 0;
-        for round in 1..=p.rounds {
-            if unanimous && p.stop_at_consensus {
-                ctx.note(round - 1, "Consensus reached; the debate stops.");
-                break;
-            }
-            ops = revise_round(
-                &ctx,
-                round,
-                &ops,
-                "revise",
-                "These are the other agents' answers. Using them as extra advice, give your updated answer.",
-            )
-            .await;
-            broadcast(&ctx, round, &ops, "answer");
-            unanimous = round_metrics(&ctx, round, &ops);
-            last = round;
-        }
+        let discussion = Discussion {
+            first: "Answer the question and explain briefly.",
+            revise: "These are the other agents' answers. Using them as extra advice, give your updated answer.",
+            rounds: p.rounds,
+            stop_at_consensus: p.stop_at_consensus,
+            consensus_note: "Consensus reached; the debate stops.",
+        };
+        let (ops, last) = discuss(&ctx, &agents, &discussion).await;
         let weights: Vec<f64> = if p.aggregate == "weighted" { ops.iter().map(|o| o.confidence).collect() } else { vec![1.0; ops.len()] };
         final_vote(&ctx, last, &ops, &weights, &format!("{} vote", p.aggregate));
         Ok(())

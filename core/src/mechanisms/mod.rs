@@ -232,6 +232,37 @@ pub(crate) async fn revise_round(ctx: &Ctx, round: u32, opinions: &[Opinion], pu
     ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect()
 }
 
+/// How a discussion (debate, round table) opens and revises; see [`discuss`].
+pub(crate) struct Discussion<'a> {
+    pub first: &'a str,
+    pub revise: &'a str,
+    pub rounds: u32,
+    pub stop_at_consensus: bool,
+    /// The note written when consensus ends the discussion early.
+    pub consensus_note: &'a str,
+}
+
+/// Everyone answers, then revises for up to `rounds` rounds seeing the peers the topology
+/// shows them; each round's opinions are broadcast and scored. Returns the last opinions
+/// and the round they were given in.
+pub(crate) async fn discuss(ctx: &Ctx, agents: &[AgentId], d: &Discussion<'_>) -> (Vec<Opinion>, u32) {
+    let mut ops = initial_answers(ctx, agents, d.first).await;
+    broadcast(ctx, 0, &ops, "answer");
+    let mut unanimous = round_metrics(ctx, 0, &ops);
+    let mut last = 0;
+    for round in 1..=d.rounds {
+        if unanimous && d.stop_at_consensus {
+            ctx.note(round - 1, d.consensus_note);
+            break;
+        }
+        ops = revise_round(ctx, round, &ops, "revise", d.revise).await;
+        broadcast(ctx, round, &ops, "answer");
+        unanimous = round_metrics(ctx, round, &ops);
+        last = round;
+    }
+    (ops, last)
+}
+
 /// Records each agent's vote and the final decision by plurality (weights as given).
 pub(crate) fn final_vote(ctx: &Ctx, round: u32, opinions: &[Opinion], weights: &[f64], method: &str) -> String {
     let mut votes = Vec::with_capacity(opinions.len());

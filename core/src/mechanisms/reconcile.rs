@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{Mechanism, Opinion, broadcast, check_agents, check_count, check_one_of, initial_answers, plurality, revise_round, round_metrics};
+use super::{Discussion, Mechanism, Opinion, check_agents, check_count, check_one_of, discuss, plurality};
 use crate::engine::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -56,27 +56,14 @@ impl Mechanism for Reconcile {
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
         let agents: Vec<u32> = (0..ctx.n() as u32).collect();
         ctx.note(0, "Round table: everyone answers with an explanation and a confidence.");
-        let mut ops = initial_answers(&ctx, &agents, "Answer, explain in one sentence, and give your confidence (0 to 1).").await;
-        broadcast(&ctx, 0, &ops, "answer");
-        let mut unanimous = round_metrics(&ctx, 0, &ops);
-        let mut last = 0;
-        for round in 1..=p.rounds {
-            if unanimous && p.stop_at_consensus {
-                ctx.note(round - 1, "Consensus: the table stops.");
-                break;
-            }
-            ops = revise_round(
-                &ctx,
-                round,
-                &ops,
-                "revise",
-                "Here are the answers grouped by option, with each agent's explanation and confidence. Reconsider, then give your answer, a one-sentence explanation and your confidence.",
-            )
-            .await;
-            broadcast(&ctx, round, &ops, "answer");
-            unanimous = round_metrics(&ctx, round, &ops);
-            last = round;
-        }
+        let discussion = Discussion {
+            first: "Answer, explain in one sentence, and give your confidence (0 to 1).",
+            revise: "Here are the answers grouped by option, with each agent's explanation and confidence. Reconsider, then give your answer, a one-sentence explanation and your confidence.",
+            rounds: p.rounds,
+            stop_at_consensus: p.stop_at_consensus,
+            consensus_note: "Consensus: the table stops.",
+        };
+        let (ops, last) = discuss(&ctx, &agents, &discussion).await;
         let weight = |o: &Opinion| if p.recalibrate { recalibrate(o.confidence) } else { o.confidence };
         let weighted = plurality(&ops.iter().map(|o| (o.answer.clone(), weight(o))).collect::<Vec<_>>()).unwrap_or_default();
         let majority = plurality(&ops.iter().map(|o| (o.answer.clone(), 1.0)).collect::<Vec<_>>()).unwrap_or_default();

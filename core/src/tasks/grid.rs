@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, draw_difficulty, lure_for};
+use super::{DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, check_optional, draw_difficulty, lure_for};
 use crate::rng::Rng;
 use crate::scenario::{ScenarioError, parse_params};
 
@@ -26,14 +26,8 @@ struct Params {
 fn parse(params: &Value) -> Result<Params, ScenarioError> {
     let p: Params = parse_params("task", params)?;
     check_difficulty("task.params", p.difficulty.difficulty, p.difficulty.difficulty_range)?;
-    if let Some(r) = p.robots
-        && !(1..=64).contains(&r) {
-            return Err(ScenarioError(format!("task.params.robots {r} out of [1,64]")));
-        }
-    if let Some(s) = p.size
-        && !(3..=32).contains(&s) {
-            return Err(ScenarioError(format!("task.params.size {s} out of [3,32]")));
-        }
+    check_optional("robots", p.robots, 1..=64)?;
+    check_optional("size", p.size, 3..=32)?;
     Ok(p)
 }
 

@@ -210,6 +210,16 @@ pub(crate) struct DifficultyParams {
     pub difficulty_range: Option<[f64; 2]>,
 }
 
+/// Checks an optional whole-number task parameter against its allowed range.
+pub(crate) fn check_optional(name: &str, v: Option<u32>, range: std::ops::RangeInclusive<u32>) -> Result<(), ScenarioError> {
+    match v {
+        Some(v) if !range.contains(&v) => {
+            Err(ScenarioError(format!("task.params.{name} {v} out of [{},{}]", range.start(), range.end())))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn check_difficulty(what: &str, d: Option<f64>, range: Option<[f64; 2]>) -> Result<(), ScenarioError> {
     if let Some(d) = d {
         crate::scenario::check_unit(&format!("{what}.difficulty"), d)?;

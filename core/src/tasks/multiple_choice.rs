@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, draw_difficulty, lure_for};
+use super::{DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, check_optional, draw_difficulty, lure_for};
 use crate::rng::Rng;
 use crate::scenario::{ScenarioError, parse_params};
 
@@ -31,10 +31,7 @@ struct Params {
 fn parse(params: &Value) -> Result<Params, ScenarioError> {
     let p: Params = parse_params("task", params)?;
     check_difficulty("task.params", p.difficulty.difficulty, p.difficulty.difficulty_range)?;
-    if let Some(k) = p.options
-        && !(2..=8).contains(&k) {
-            return Err(ScenarioError(format!("task.params.options {k} out of [2,8]")));
-        }
+    check_optional("options", p.options, 2..=8)?;
     for d in &p.domains {
         if !DOMAINS.contains(&d.as_str()) {
             return Err(ScenarioError(format!("task.params.domains: unknown domain \"{d}\" (expected {})", DOMAINS.join(", "))));

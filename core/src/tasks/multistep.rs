@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{DifficultyParams, Problem, Step, Structure, TaskInstance, TaskKind, check_difficulty, draw_difficulty, lure_for, op_word, unique_wrong};
+use super::{DifficultyParams, Problem, Step, Structure, TaskInstance, TaskKind, check_difficulty, check_optional, draw_difficulty, lure_for, op_word, unique_wrong};
 use crate::rng::Rng;
 use crate::scenario::{ScenarioError, parse_params};
 
@@ -25,10 +25,7 @@ struct Params {
 fn parse(params: &Value) -> Result<Params, ScenarioError> {
     let p: Params = parse_params("task", params)?;
     check_difficulty("task.params", p.difficulty.difficulty, p.difficulty.difficulty_range)?;
-    if let Some(s) = p.steps
-        && !(1..=32).contains(&s) {
-            return Err(ScenarioError(format!("task.params.steps {s} out of [1,32]")));
-        }
+    check_optional("steps", p.steps, 1..=32)?;
     if let Some(m) = &p.mode
         && m != "parallel" && m != "sequential" {
             return Err(ScenarioError(format!("task.params.mode \"{m}\" is not parallel or sequential")));
