@@ -12,6 +12,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use council_gpu::gguf::{Array, GgmlType, Gguf, GgufBuilder, ModelConfig, Value};
 
+mod common;
+use common::test_model;
+
 /// Records the largest single allocation made by the current thread while armed.
 struct PeakAlloc;
 
@@ -156,21 +159,6 @@ fn synthetic() -> Vec<u8> {
     b.tensor("h.weight", GgmlType::F16, &[4, 2], vec![7; 16])
         .unwrap();
     b.build()
-}
-
-fn test_model() -> std::path::PathBuf {
-    let path = std::env::var_os("COUNCIL_TEST_MODEL")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.exists(),
-        "test model not found at {} (set COUNCIL_TEST_MODEL, or run scripts/setup to fetch it)",
-        path.display()
-    );
-    path
 }
 
 /// The real header with every array cut to 64 entries (so one parse takes microseconds)

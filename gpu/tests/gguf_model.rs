@@ -3,20 +3,8 @@
 
 use council_gpu::gguf::{GgmlType, GgufFile, ModelConfig, RopeStyle, read_header};
 
-fn test_model() -> std::path::PathBuf {
-    let path = std::env::var_os("COUNCIL_TEST_MODEL")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.exists(),
-        "test model not found at {} (set COUNCIL_TEST_MODEL, or run scripts/setup to fetch it)",
-        path.display()
-    );
-    path
-}
+mod common;
+use common::test_model;
 
 #[test]
 fn smollm2_header_matches_the_reference_reading() {

@@ -9,40 +9,11 @@ use council_gpu::gguf::GgufFile;
 use council_gpu::tokenizer::{ChatMessage, ChatTemplate, Tokenizer};
 use serde_json::Value;
 
-fn test_model() -> std::path::PathBuf {
-    let path = std::env::var_os("COUNCIL_TEST_MODEL")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        });
-    assert!(
-        path.exists(),
-        "test model not found at {} (set COUNCIL_TEST_MODEL, or run scripts/setup to fetch it)",
-        path.display()
-    );
-    path
-}
-
-fn reference_dir() -> std::path::PathBuf {
-    std::env::var_os("COUNCIL_REFERENCE_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/reference")
-        })
-}
+mod common;
+use common::{reference_dir, test_model};
 
 fn reference() -> Value {
-    let path = reference_dir().join("tokenizer.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing llama.cpp reference {} ({e}); generate it with \
-             `~/.cache/council/venv/bin/python tests/reference/make_tokenizer_reference.py` \
-             (scripts/test does this)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("reference JSON parses")
+    common::reference("tokenizer.json", "make_tokenizer_reference.py")
 }
 
 fn ids(v: &Value) -> Vec<u32> {

@@ -8,7 +8,6 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use council_gpu::cpu::{CpuModel, Session, SessionOptions};
@@ -17,17 +16,7 @@ use council_gpu::gguf::GgufFile;
 use council_gpu::tokenizer::Tokenizer;
 use council_gpu::wgpu_engine::{EngineOptions, WgpuEngine};
 
-fn model_path() -> PathBuf {
-    let path = std::env::var_os("COUNCIL_TEST_MODEL").map(Into::into).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-    });
-    assert!(
-        path.exists(),
-        "test model missing at {} — run `scripts/setup` (it fetches SmolLM2-135M-Instruct.Q4_1.gguf) or set COUNCIL_TEST_MODEL",
-        path.display()
-    );
-    path
-}
+mod common;
 
 fn engine(file: &GgufFile) -> WgpuEngine {
     let gpu = pollster::block_on(Gpu::new()).expect("a native wgpu adapter (lavapipe in CI)");
@@ -90,7 +79,7 @@ fn assert_agrees(what: &str, a: &Agreement) {
 
 #[test]
 fn short_chat_teacher_forced_logits_match_the_cpu_path() {
-    let file = GgufFile::open(model_path()).unwrap();
+    let file = GgufFile::open(common::test_model()).unwrap();
     let tokenizer = Tokenizer::from_gguf(file.gguf()).unwrap();
     let chat = "<|im_start|>user\nName three colours.<|im_end|>\n<|im_start|>assistant\nRed, green and blue are three colours.";
     let tokens = tokenizer.encode(chat, true);
@@ -111,7 +100,7 @@ fn short_chat_teacher_forced_logits_match_the_cpu_path() {
 
 #[test]
 fn capital_chat_matches_llama_cpp_and_greedy_answers_paris() {
-    let file = GgufFile::open(model_path()).unwrap();
+    let file = GgufFile::open(common::test_model()).unwrap();
     let mut engine = engine(&file);
     let t = std::time::Instant::now();
     let rows = engine.logits_for_blocking(&PROMPT).unwrap();
@@ -125,16 +114,9 @@ fn capital_chat_matches_llama_cpp_and_greedy_answers_paris() {
     assert!((last[504] - 25.3254).abs() < 0.05 && (last[60] - 25.2433).abs() < 0.05, "f32 oracle values");
     assert_eq!(top5, [504, 60, 15319, 2219, 7026]);
 
-    match llama_cpp_reference("capital") {
-        Some((tokens, top)) => {
-            assert_eq!(tokens[..PROMPT.len()], PROMPT, "the reference tokenized the same chat");
-            assert_agrees("WebGPU vs llama.cpp (capital chat prompt)", &agreement(&rows, &top[..PROMPT.len()]));
-        }
-        None => eprintln!(
-            "NOTE: no llama.cpp reference file ({}); `scripts/test` makes it with tests/reference/make_logits_reference.py",
-            reference_file().display()
-        ),
-    }
+    let (tokens, top) = llama_cpp_reference("capital");
+    assert_eq!(tokens[..PROMPT.len()], PROMPT, "the reference tokenized the same chat");
+    assert_agrees("WebGPU vs llama.cpp (capital chat prompt)", &agreement(&rows, &top[..PROMPT.len()]));
 
     // Continue greedily from the cache the scoring left (37 positions): "The capital of France is Paris".
     let t = std::time::Instant::now();
@@ -143,29 +125,25 @@ fn capital_chat_matches_llama_cpp_and_greedy_answers_paris() {
     assert_eq!(continuation, [3575, 282, 4649, 314, 7042]);
 }
 
-fn reference_file() -> PathBuf {
-    let dir = std::env::var_os("COUNCIL_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/reference"));
-    dir.join("logits.json")
-}
-
 /// Per position, a reference's best (id, logit) pairs, best first.
 type TopLists = Vec<Vec<(u32, f32)>>;
 
 /// A sequence of tests/reference/make_logits_reference.py's output: its tokens and, per
 /// position, llama.cpp's top-10 (id, logit).
-fn llama_cpp_reference(name: &str) -> Option<(Vec<u32>, TopLists)> {
-    let text = std::fs::read_to_string(reference_file()).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).expect("logits.json parses");
-    let seq = json["sequences"].as_array()?.iter().find(|s| s["name"] == name)?;
-    let tokens = seq["tokens"].as_array()?.iter().map(|t| t.as_u64().unwrap() as u32).collect();
+fn llama_cpp_reference(name: &str) -> (Vec<u32>, TopLists) {
+    let json = common::reference("logits.json", "make_logits_reference.py");
+    let seq = json["sequences"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("logits.json has no sequence named {name:?}"));
+    let tokens = seq["tokens"].as_array().unwrap().iter().map(|t| t.as_u64().unwrap() as u32).collect();
     let top = seq["positions"]
-        .as_array()?
+        .as_array()
+        .unwrap()
         .iter()
         .map(|p| {
             p["top"].as_array().unwrap().iter().map(|e| (e[0].as_u64().unwrap() as u32, e[1].as_f64().unwrap() as f32)).collect()
         })
         .collect();
-    Some((tokens, top))
+    (tokens, top)
 }
