@@ -49,6 +49,8 @@ pub mod route;
 pub mod run;
 pub mod store;
 pub mod sweep;
+pub mod sweep_client;
+pub mod sweep_worker;
 pub mod test_hooks;
 pub mod views;
 

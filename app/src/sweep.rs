@@ -1,7 +1,7 @@
-//! Sweeps in the page: one or two scenario parameters over value lists, several seeds each,
-//! run in small chunks that yield to the browser between them (so 1,000 runs never freeze
-//! the page), with progress, cancel, per-config mean and 95% interval, and CSV rows.
-//! The sweep grid and statistics are pure and tested natively; the engine call is passed in.
+//! Sweeps: one or two scenario parameters over value lists, several seeds each, with
+//! per-config mean and 95% interval and CSV rows. This module is the pure part (grid, job
+//! order, statistics, CSV), tested natively; the runs happen in the sweep worker
+//! (`sweep_worker`), driven from the page by `sweep_client`.
 
 use serde_json::Value;
 
@@ -76,6 +76,13 @@ pub fn jobs(x: &Axis, y: Option<&Axis>, seeds: u32, base_seed: u64) -> Vec<Job> 
         }
     }
     out
+}
+
+/// Config index and seed of job `i` in the order of [`jobs`] (config-major, seeds inner):
+/// what the worker runs, given only the seed count.
+pub fn job_at(i: usize, seeds: u32, base_seed: u64) -> (usize, u64) {
+    let seeds = seeds.max(1) as usize;
+    (i / seeds, base_seed.wrapping_add((i % seeds) as u64))
 }
 
 /// Mean and 95% interval of the finite values, by the core's rule (mean ± 1.96 s/√n,
@@ -168,6 +175,9 @@ mod tests {
         let j = jobs(&x, Some(&y), 4, 10);
         assert_eq!(j.len(), 24);
         assert_eq!(j.iter().map(|j| j.config).max(), Some(5));
+        for (i, job) in j.iter().enumerate() {
+            assert_eq!(job_at(i, 4, 10), (job.config, job.seed), "job {i}");
+        }
         let (m, lo, hi) = mean_ci(&[1.0, 2.0, 3.0, 4.0]).unwrap();
         assert!((m - 2.5).abs() < 1e-12 && lo < m && hi > m && ((hi - lo) / 2.0 - 1.96 * (5.0f64 / 3.0 / 4.0).sqrt()).abs() < 1e-9);
         assert_eq!(mean_ci(&[f64::NAN]), None);

@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { launch, openApp, screenshot } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { launch, openApp, screenshot, CLI } from './harness.mjs';
 
 let env;
 before(async () => { env = await launch(); });
@@ -178,6 +179,83 @@ test('a 1,000-run sweep keeps the page responsive and reports its time', async (
   // sweep finishing while the timer kept ticking is the behaviour under test.
   assert.ok(await page.evaluate(() => window.__gaps.length > 5), 'timers ran during the sweep');
   await screenshot(page, 'app-sweep');
+  assert.deepEqual(page.errors, []);
+});
+
+// Sets up the sweep tab on the debate built-in: parameter `x` over `values`, `seeds` seeds.
+async function sweepForm(page, { x = 'agents.*.traits.accuracy', values, seeds }) {
+  await openApp(env, '#/s/debate', page);
+  await page.waitForSelector('[data-testid=run-view]');
+  await page.click('[data-testid=tab-sweep]');
+  await page.selectOption('[aria-label="First swept parameter"]', x);
+  await page.fill('[data-testid=sweep-x-values]', values);
+  await page.fill('[data-testid=sweep-seeds]', String(seeds));
+  await page.press('[data-testid=sweep-seeds]', 'Tab');
+}
+
+// The core's interval rule (sweep::Stat): mean ± 1.96 s/√n, kept inside the observed range.
+function stat(v) {
+  const n = v.length, mean = v.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, lo: mean, hi: mean, n };
+  const half = 1.96 * Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) / n);
+  return { mean, lo: Math.max(mean - half, Math.min(...v)), hi: Math.min(mean + half, Math.max(...v)), n };
+}
+
+test('a worker sweep of 200 runs plots with intervals and its rows equal `council sweep` for the same seeds', async () => {
+  const page = await env.newPage();
+  await sweepForm(page, { values: '0.2:0.9:8', seeds: 25 });
+  await page.click('[data-testid=sweep-start]');
+  await page.waitForSelector('[data-testid=sweep-time]', { timeout: 120_000 });
+  assert.match(await page.textContent('[data-testid=sweep-time]'), /^200 runs in .* computing in the worker/);
+  assert.equal(await page.getAttribute('[data-testid=sweep-progress]', 'value'), '200');
+  assert.ok(await page.locator('.sweep-result svg path, .sweep-result svg polyline, .sweep-result svg polygon').count() >= 1, 'a line plot with its band is drawn');
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=sweep-csv]')]);
+  const [head, ...rows] = fs.readFileSync(await dl.path(), 'utf8').trim().split('\n').map(l => l.split(','));
+  assert.deepEqual(head.slice(0, 2), ['agents.*.traits.accuracy', 'seed']);
+  assert.equal(rows.length, 200);
+  const acc = head.indexOf('accuracy');
+  const byX = new Map();
+  for (const r of rows) byX.set(Number(r[0]), [...(byX.get(Number(r[0])) || []), Number(r[acc])]);
+  const values = [...byX.keys()];
+  const cli = JSON.parse(execFileSync(CLI, ['sweep', 'builtin:debate', '--seeds', '25', '--set', `agents.*.traits.accuracy=${values.join(',')}`, '--json'], { encoding: 'utf8' }));
+  assert.equal(cli.configs.length, values.length);
+  for (const c of cli.configs) {
+    const x = c.set['agents.*.traits.accuracy'];
+    const mine = stat(byX.get(x));
+    const theirs = c.metrics.accuracy;
+    for (const k of ['mean', 'lo', 'hi', 'n']) assert.ok(Math.abs(mine[k] - theirs[k]) < 1e-12, `accuracy ${k} at ${x}: app ${mine[k]} vs CLI ${theirs[k]}`);
+  }
+  // The seeds in the rows are the CLI's: scenario seed, +1, ...
+  assert.deepEqual([...new Set(rows.map(r => Number(r[1])))].sort((a, b) => a - b), [...Array(25).keys()].map(i => i + 1));
+  assert.deepEqual(page.errors, []);
+});
+
+test('cancel stops a worker sweep, keeps its rows so far, and the next sweep runs; two parameters draw a heat map', async () => {
+  const page = await env.newPage();
+  await sweepForm(page, { values: '0.1:0.9:50', seeds: 200 });
+  await page.click('[data-testid=sweep-start]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=sweep-progress]').value) > 0, null, { timeout: 60_000 });
+  await page.click('[data-testid=sweep-cancel]');
+  await page.waitForSelector('[data-testid=sweep-time]', { timeout: 30_000 });
+  const done = Number(await page.getAttribute('[data-testid=sweep-time]', 'data-runs'));
+  assert.match(await page.textContent('[data-testid=sweep-time]'), /cancelled/);
+  assert.ok(done > 0 && done < 10_000, `cancelled after ${done} of 10000 runs`);
+  await page.waitForTimeout(500);
+  assert.equal(Number(await page.getAttribute('[data-testid=sweep-progress]', 'value')), done, 'no rows arrive after the cancel');
+  assert.equal(await page.isDisabled('[data-testid=sweep-start]'), false);
+
+  await page.fill('[data-testid=sweep-x-values]', '0.4,0.8');
+  await page.fill('[data-testid=sweep-seeds]', '10');
+  await page.press('[data-testid=sweep-seeds]', 'Tab');
+  await page.check('[aria-label="Sweep a second parameter"]');
+  await page.selectOption('[aria-label="Second swept parameter"]', 'mechanism.params.rounds');
+  await page.fill('[data-testid=sweep-y-values]', '1,2,3');
+  await page.press('[data-testid=sweep-y-values]', 'Tab');
+  await page.click('[data-testid=sweep-start]');
+  await page.waitForFunction(() => /^60 runs/.test(document.querySelector('[data-testid=sweep-time]')?.textContent || ''), null, { timeout: 60_000 });
+  assert.equal(await page.locator('.sweep-result svg rect').count(), 6, 'a 2 × 3 heat map');
+  assert.match(await page.textContent('.sweep-result svg rect title'), /95% interval/);
+  await screenshot(page, 'app-sweep-heatmap');
   assert.deepEqual(page.errors, []);
 });
 

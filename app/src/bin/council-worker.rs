@@ -1,7 +1,8 @@
 //! The model worker: runs local GGUF inference off the page's thread (see
-//! `council_app::models::worker`). Trunk builds it from `app/index.html`.
+//! `council_app::models::worker`). Trunk builds it from `app/index.html`. Started under the
+//! sweep name, the same bundle runs sweeps instead (`council_app::sweep_worker`).
 
 fn main() {
     console_error_panic_hook::set_once();
-    council_app::models::worker::start();
+    if council_app::sweep_worker::is_this_worker() { council_app::sweep_worker::start() } else { council_app::models::worker::start() }
 }

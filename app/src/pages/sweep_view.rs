@@ -1,29 +1,20 @@
 //! The sweep tab: pick one or two numeric parameters, their values and a number of seeds;
-//! runs every (config, seed) with simulated agents in small chunks on the main thread,
-//! yielding to the browser every ~12 ms so the page stays responsive (a Web Worker is the
-//! next step; chunking was cheaper to build and measures well). Shows progress, cancel,
-//! the elapsed time, a line plot with 95% bands (one parameter) or a heat map (two), and
-//! exports every row as CSV.
+//! every config is validated here (errors show inline), then every (config, seed) runs
+//! with simulated agents in the sweep Web Worker (`sweep_client`), so the page never
+//! freezes. Shows progress, cancel (the worker stops after its current ~40 ms batch and the
+//! rows so far are kept), the elapsed time, a line plot with 95% bands (one parameter) or a
+//! heat map (two), and exports every row as CSV.
 
 use crate::engine;
 use crate::export;
 use crate::sweep::{self, Axis, Row};
+use crate::sweep_client;
+use crate::sweep_worker::{self, Event};
 use crate::views::plot::{HeatMap, LinePlot, Series};
 use crate::AppCtx;
 use council_core::scenario::Scenario;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use serde_json::Value;
-
-/// Yields to the browser's event loop (a zero-delay timeout), so input and painting run.
-pub async fn yield_now() {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback(&resolve);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
-}
 
 /// Numeric leaves of a scenario worth sweeping, as dotted paths.
 pub fn numeric_paths(s: &Scenario) -> Vec<String> {
@@ -54,7 +45,10 @@ struct Outcome {
     y: Option<Axis>,
     rows: Vec<Row>,
     metric: String,
+    /// Wall time in the page, from the click to the last row.
     ms: f64,
+    /// Compute time inside the worker.
+    worker_ms: f64,
     cancelled: bool,
 }
 
@@ -70,7 +64,8 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
     let seeds = RwSignal::new(20u32);
     let metric = RwSignal::new("accuracy".to_string());
     let running = RwSignal::new(false);
-    let cancel = RwSignal::new(false);
+    // The sweep running in the worker, if any.
+    let active: RwSignal<Option<u32>> = RwSignal::new(None);
     let progress = RwSignal::new((0usize, 0usize));
     let outcome: RwSignal<Option<Outcome>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
@@ -110,37 +105,51 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
         }
         error.set(None);
         running.set(true);
-        cancel.set(false);
         outcome.set(None);
         progress.set((0, jobs.len()));
         let m = metric.get_untracked();
-        spawn_local(async move {
-            let t0 = engine::now_ms();
-            let mut rows: Vec<Row> = Vec::with_capacity(jobs.len());
-            let mut slice_start = engine::now_ms();
-            for (i, j) in jobs.iter().enumerate() {
-                if cancel.get_untracked() {
-                    break;
-                }
-                match engine::run_metrics(&configs[j.config], j.seed) {
-                    Ok(metrics) => rows.push(Row { job: j.clone(), metrics }),
-                    Err(e) => {
-                        ctx.fail(format!("sweep stopped: {e}"));
-                        break;
+        let n_jobs = jobs.len();
+        let base_seed = seed.get_untracked();
+        let t0 = engine::now_ms();
+        let mut rows: Vec<Row> = Vec::with_capacity(n_jobs);
+        let configs: Vec<Value> = configs.iter().map(Scenario::to_value).collect();
+        let on_event = move |ev: Event| match ev {
+            Event::Ready => {}
+            Event::Rows { first, rows: batch, .. } => {
+                for (k, metrics) in batch.into_iter().enumerate() {
+                    if let Some(job) = jobs.get(first + k) {
+                        rows.push(Row { job: job.clone(), metrics: sweep_worker::from_wire(metrics) });
                     }
                 }
-                if engine::now_ms() - slice_start > 12.0 {
-                    progress.set((i + 1, jobs.len()));
-                    yield_now().await;
-                    slice_start = engine::now_ms();
-                }
+                progress.try_set((rows.len(), n_jobs));
             }
-            progress.set((rows.len(), jobs.len()));
-            let ms = engine::now_ms() - t0;
-            outcome.set(Some(Outcome { x, y, rows, metric: m, ms, cancelled: cancel.get_untracked() }));
-            running.set(false);
-        });
+            Event::Done { cancelled, ms, .. } => {
+                let rows = std::mem::take(&mut rows);
+                progress.try_set((rows.len(), n_jobs));
+                let wall_ms = engine::now_ms() - t0;
+                outcome.try_set(Some(Outcome { x: x.clone(), y: y.clone(), rows, metric: m.clone(), ms: wall_ms, worker_ms: ms, cancelled }));
+                running.try_set(false);
+                active.try_set(None);
+            }
+            Event::Error { message, .. } => {
+                ctx.error.try_set(Some(format!("sweep stopped: {message}")));
+                running.try_set(false);
+                active.try_set(None);
+            }
+        };
+        match sweep_client::start(configs, n_seeds, base_seed, on_event) {
+            Ok(id) => active.set(Some(id)),
+            Err(e) => {
+                running.set(false);
+                error.set(Some(e));
+            }
+        }
     };
+    on_cleanup(move || {
+        if let Some(id) = active.try_get_untracked().flatten() {
+            sweep_client::detach(id);
+        }
+    });
 
     let result = move || {
         outcome.get().map(|o| {
@@ -164,7 +173,7 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
                     view! { <LinePlot series=vec![s] title=format!("{} vs {} (mean, 95% interval)", o.metric, o.x.path) x_label=o.x.path.clone() /> }.into_any()
                 }
                 Some(ya) => {
-                    let values: Vec<Vec<f64>> = ya
+                    let cells: Vec<Vec<Option<(f64, f64, f64)>>> = ya
                         .values
                         .iter()
                         .map(|yv| {
@@ -172,15 +181,17 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
                                 .iter()
                                 .map(|xv| {
                                     let vals: Vec<f64> = o.rows.iter().filter(|r| r.job.x == *xv && r.job.y == Some(*yv)).map(val).collect();
-                                    sweep::mean_ci(&vals).map_or(f64::NAN, |s| s.0)
+                                    sweep::mean_ci(&vals)
                                 })
                                 .collect()
                         })
                         .collect();
+                    let values = cells.iter().map(|row| row.iter().map(|c| c.map_or(f64::NAN, |s| s.0)).collect()).collect();
+                    let intervals = cells.iter().map(|row| row.iter().map(|c| c.map_or((f64::NAN, f64::NAN), |s| (s.1, s.2))).collect()).collect();
                     view! {
-                        <HeatMap title=format!("mean {} over {} (x) and {} (y)", o.metric, o.x.path, ya.path)
+                        <HeatMap title=format!("mean {} over {} (x) and {} (y); hover a cell for its 95% interval", o.metric, o.x.path, ya.path)
                             x_labels=o.x.values.iter().map(|v| format!("{v}")).collect()
-                            y_labels=ya.values.iter().map(|v| format!("{v}")).collect() values=values />
+                            y_labels=ya.values.iter().map(|v| format!("{v}")).collect() values=values intervals=intervals />
                     }
                     .into_any()
                 }
@@ -189,7 +200,9 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
             let per_run = if o.rows.is_empty() { 0.0 } else { o.ms / o.rows.len() as f64 };
             view! {
                 <div class="sweep-result">
-                    <p data-testid="sweep-time">{format!("{} runs in {:.0} ms ({per_run:.2} ms per run){}", o.rows.len(), o.ms, if o.cancelled { ", cancelled" } else { "" })}</p>
+                    <p data-testid="sweep-time" data-runs=o.rows.len().to_string() data-worker-ms=format!("{:.1}", o.worker_ms)>
+                        {format!("{} runs in {:.0} ms ({per_run:.2} ms per run, {:.0} ms computing in the worker){}", o.rows.len(), o.ms, o.worker_ms, if o.cancelled { ", cancelled" } else { "" })}
+                    </p>
                     {plot}
                     <button data-testid="sweep-csv" aria-label="Download the sweep rows as CSV"
                         on:click=move |_| { if let Err(e) = export::download("council-sweep.csv", "text/csv", &csv) { ctx.fail(e) } }>"Download CSV"</button>
@@ -224,7 +237,7 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
                     {["accuracy", "consensus", "tokens", "messages", "rounds_to_consensus", "error_amplification"].into_iter().map(|m| view! { <option value=m /> }).collect_view()}
                 </datalist>
                 <button class="primary" data-testid="sweep-start" aria-label="Start the sweep" disabled=move || running.get() on:click=start>"Start sweep"</button>
-                <button data-testid="sweep-cancel" aria-label="Cancel the sweep" disabled=move || !running.get() on:click=move |_| cancel.set(true)>"Cancel"</button>
+                <button data-testid="sweep-cancel" aria-label="Cancel the sweep" disabled=move || !running.get() on:click=move |_| { if let Some(id) = active.get_untracked() { sweep_client::cancel(id) } }>"Cancel"</button>
             </div>
             <div class="progress-row">
                 <progress data-testid="sweep-progress" aria-label="Sweep progress"

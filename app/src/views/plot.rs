@@ -132,13 +132,15 @@ pub fn LinePlot(
     .into_any()
 }
 
-/// A heat map: `values[row][col]` over the x (columns) and y (rows) labels; NaN cells are blank.
+/// A heat map: `values[row][col]` over the x (columns) and y (rows) labels; NaN cells are
+/// blank. With `intervals` (same shape, (lo, hi)), each cell's tooltip gives its interval.
 #[component]
 pub fn HeatMap(
     #[prop(into)] title: String,
     x_labels: Vec<String>,
     y_labels: Vec<String>,
     values: Vec<Vec<f64>>,
+    #[prop(optional)] intervals: Option<Vec<Vec<(f64, f64)>>>,
 ) -> impl IntoView {
     let (lo, hi) = extent(values.iter().flatten().copied()).unwrap_or((0.0, 1.0));
     let cols = x_labels.len().max(1) as f64;
@@ -149,7 +151,9 @@ pub fn HeatMap(
         .iter()
         .enumerate()
         .flat_map(|(r, row)| {
+            let intervals = &intervals;
             row.iter().enumerate().map(move |(c, v)| {
+                let interval = intervals.as_ref().and_then(|iv| iv.get(r)?.get(c).copied()).filter(|(lo, hi)| lo.is_finite() && hi.is_finite());
                 let t = if v.is_finite() { (v - lo) / (hi - lo) } else { f64::NAN };
                 let fill = if t.is_finite() {
                     format!("hsl({:.0},70%,{:.0}%)", 220.0 - 180.0 * t, 35.0 + 25.0 * t)
@@ -159,9 +163,13 @@ pub fn HeatMap(
                 let x = L + c as f64 * cw;
                 let y = T + (rows - 1.0 - r as f64) * ch;
                 let label = if v.is_finite() { format!("{v:.2}") } else { String::new() };
+                let tip = match interval {
+                    Some((lo, hi)) if v.is_finite() => format!("{v:.3} (95% interval {lo:.3}–{hi:.3})"),
+                    _ => label.clone(),
+                };
                 view! {
                     <g>
-                        <rect x=x y=y width=cw height=ch fill=fill><title>{label.clone()}</title></rect>
+                        <rect x=x y=y width=cw height=ch fill=fill><title>{tip}</title></rect>
                         {(cw > 28.0 && ch > 14.0).then(|| view! {
                             <text class="cell" x=x + cw / 2.0 y=y + ch / 2.0 + 4.0 text-anchor="middle">{label}</text>
                         })}
