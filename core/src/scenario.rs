@@ -14,7 +14,9 @@ use serde_json::Value;
 pub const SCENARIO_VERSION: u32 = 1;
 
 /// Hard limits checked by `validate` (they keep decoded links and sweeps cheap).
-pub const MAX_AGENTS: usize = 64;
+/// 128 so the playground can run (not only replay) a 100-agent society; a full mesh of
+/// 128 agents (16,256 edges) still fits `MAX_EDGES`.
+pub const MAX_AGENTS: usize = 128;
 pub const MAX_TEXT: usize = 4_000;
 pub const MAX_EDGES: usize = 20_000;
 
@@ -508,6 +510,17 @@ mod tests {
         let mut v = base();
         v["version"] = 9.into();
         assert!(Scenario::from_value(v).unwrap_err().0.contains("version 9 is not supported"));
+    }
+
+    #[test]
+    fn a_hundred_agents_run_and_the_cap_is_named() {
+        let mut v = base();
+        v["agents"] = (0..100).map(|i| serde_json::json!({"name": format!("A{i}")})).collect::<Vec<_>>().into();
+        v["topology"] = serde_json::json!({"kind": "ring"});
+        let s = Scenario::from_value(v.clone()).unwrap();
+        assert!(crate::engine::run_simulated_seed(&s, 1).is_ok());
+        v["agents"] = (0..=MAX_AGENTS).map(|i| serde_json::json!({"name": format!("A{i}")})).collect::<Vec<_>>().into();
+        assert_eq!(Scenario::from_value(v).unwrap_err().0, format!("agents: {} agents, at most {MAX_AGENTS}", MAX_AGENTS + 1));
     }
 
     #[test]
