@@ -21,7 +21,7 @@
 //! | share | `[data-testid=copy-link]`, the link text `[data-testid=share-link]` |
 //! | export | `[data-testid=export-scenario]`, `export-jsonl`, `export-html`; import `[data-testid=import-file]` (file input) |
 //! | editor | `[data-testid=editor]`, errors `[data-testid=editor-error]`, `add-agent`, agent rows `[data-agent-row="<i>"]` |
-//! | sweeps | `[data-testid=sweep-start]`, `sweep-cancel`, `sweep-progress` (progress element), `sweep-csv`, `sweep-time` |
+//! | sweeps | `[data-testid=sweep-start]`, `sweep-cancel`, `sweep-progress` (progress element), `sweep-csv`, `sweep-time` (attributes `data-runs`, `data-worker-ms`; runs happen in the sweep worker, `sweep_worker`) |
 //! | runs page | items `[data-testid=run-item][data-run-id]`, `run-open`, `run-rename`, `run-delete`, `run-compare` (checkbox), `[data-testid=compare]` |
 //! | banners | `[data-testid=error-banner]` (role=alert), `[data-testid=info-banner]`, link gate `[data-testid=link-gate]` + `[data-testid=link-continue]` |
 //! | help | `?` toggles `[data-testid=help]` |

@@ -3,8 +3,8 @@
 //! Schema, versioned with ordered migrations (`MIGRATIONS[i]` upgrades version i to i+1;
 //! never edit a shipped one, append a new one):
 //! - v1: store `runs` (key path `id`): a small summary per run, for the list;
-//!       store `bodies` (key path `id`): the full run (scenario, cast, event log, metrics) as
-//!       JSON text, so any u64 seed and any log survive unchanged.
+//!   store `bodies` (key path `id`): the full run (scenario, cast, event log, metrics) as
+//!   JSON text, so any u64 seed and any log survive unchanged.
 //!
 //! A run is written to both stores in one transaction, so a failure (quota!) leaves older
 //! runs exactly as they were. Errors come back as one readable sentence for the banner.
@@ -108,11 +108,9 @@ pub async fn list(db: &Database) -> Result<Vec<RunSummary>, String> {
     let tx = db.transaction("runs").build().map_err(explain)?;
     let store = tx.object_store("runs").map_err(explain)?;
     let mut out: Vec<RunSummary> = Vec::new();
-    for r in store.get_all().serde().map_err(explain)?.await.map_err(explain)? {
-        // A record this build cannot read is skipped, not fatal.
-        if let Ok(s) = r {
-            out.push(s);
-        }
+    // A record this build cannot read is skipped, not fatal.
+    for s in store.get_all().serde().map_err(explain)?.await.map_err(explain)?.flatten() {
+        out.push(s);
     }
     out.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
     Ok(out)

@@ -86,10 +86,10 @@ pub fn SharedPage(link: String) -> impl IntoView {
 
 /// Replaces the address bar's hash without adding a history entry or firing hashchange.
 pub fn replace_hash(hash: &str) {
-    if let Some(w) = web_sys::window() {
-        if let Ok(h) = w.history() {
-            let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(hash));
-        }
+    if let Some(w) = web_sys::window()
+        && let Ok(h) = w.history()
+    {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(hash));
     }
 }
 
@@ -193,17 +193,17 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
         }
     };
     let export_jsonl = move |_| {
-        if let Some(r) = current.get_untracked() {
-            if let Err(e) = export::download(&format!("{}-seed{}.jsonl", export::file_stem(&r.title()), r.seed), "application/x-ndjson", &r.log.to_jsonl()) {
-                ctx.fail(e);
-            }
+        if let Some(r) = current.get_untracked()
+            && let Err(e) = export::download(&format!("{}-seed{}.jsonl", export::file_stem(&r.title()), r.seed), "application/x-ndjson", &r.log.to_jsonl())
+        {
+            ctx.fail(e);
         }
     };
     let export_html = move |_| {
-        if let Some(r) = current.get_untracked() {
-            if let Err(e) = export::download(&format!("{}-seed{}.html", export::file_stem(&r.title()), r.seed), "text/html", &export::run_html(&r)) {
-                ctx.fail(e);
-            }
+        if let Some(r) = current.get_untracked()
+            && let Err(e) = export::download(&format!("{}-seed{}.html", export::file_stem(&r.title()), r.seed), "text/html", &export::run_html(&r))
+        {
+            ctx.fail(e);
         }
     };
     let on_import = move |ev: leptos::ev::Event| {
@@ -280,10 +280,10 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
             <div class="scenario-head">
                 <div class="title">
                     <h2>{move || scenario.with(|s| if s.title.is_empty() { "Untitled scenario".to_string() } else { s.title.clone() })}</h2>
-                    <span class=move || format!("badge det-{}", scenario.with(|s| engine::determinism(s)))
+                    <span class=move || format!("badge det-{}", scenario.with(engine::determinism))
                         data-testid="determinism"
                         title="How reproducible a run is: exact (simulated), best-effort (local model), recorded (remote API)">
-                        {move || scenario.with(|s| engine::determinism(s))}
+                        {move || scenario.with(engine::determinism)}
                     </span>
                     {move || (!locked.get().is_empty()).then(|| view! { <span class="badge lock" title="Some controls are locked by the link">"classroom"</span> })}
                 </div>
