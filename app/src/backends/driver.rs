@@ -173,12 +173,12 @@ fn now_ms() -> f64 {
 pub fn missing(scenario: &Scenario, settings: &Settings) -> Vec<String> {
     let mut out = Vec::new();
     for a in &scenario.agents {
-        if let Some(name) = a.backend.strip_prefix("remote:") {
-            if settings.profile(name).is_none() {
-                let m = format!("remote profile \"{name}\" (used by {}) is not set up: add it on the Models & keys page", a.name);
-                if !out.contains(&m) {
-                    out.push(m);
-                }
+        if let Some(name) = a.backend.strip_prefix("remote:")
+            && settings.profile(name).is_none()
+        {
+            let m = format!("remote profile \"{name}\" (used by {}) is not set up: add it on the Models & keys page", a.name);
+            if !out.contains(&m) {
+                out.push(m);
             }
         }
     }

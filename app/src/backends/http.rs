@@ -118,10 +118,10 @@ pub async fn post_stream(req: &HttpRequest, controller: &AbortController, timeou
         if done {
             return Ok(());
         }
-        if let Ok(v) = Reflect::get(&chunk, &"value".into()) {
-            if let Ok(arr) = v.dyn_into::<Uint8Array>() {
-                on_bytes(&arr.to_vec());
-            }
+        if let Ok(v) = Reflect::get(&chunk, &"value".into())
+            && let Ok(arr) = v.dyn_into::<Uint8Array>()
+        {
+            on_bytes(&arr.to_vec());
         }
     }
 }

@@ -312,10 +312,13 @@ fn u32_at(v: &Value, path: &[&str]) -> u32 {
 fn openai_chunk(v: &Value, out: &mut Vec<Chunk>) {
     if let Some(choices) = v.get("choices").and_then(Value::as_array) {
         for c in choices {
-            if let Some(t) = c.pointer("/delta/content").and_then(Value::as_str).or_else(|| c.pointer("/message/content").and_then(Value::as_str)).or_else(|| c.get("text").and_then(Value::as_str)) {
-                if !t.is_empty() {
-                    out.push(Chunk::Text(t.to_string()));
-                }
+            let text = c
+                .pointer("/delta/content")
+                .and_then(Value::as_str)
+                .or_else(|| c.pointer("/message/content").and_then(Value::as_str))
+                .or_else(|| c.get("text").and_then(Value::as_str));
+            if let Some(t) = text.filter(|t| !t.is_empty()) {
+                out.push(Chunk::Text(t.to_string()));
             }
         }
     }
@@ -347,10 +350,9 @@ fn anthropic_chunk(v: &Value, out: &mut Vec<Chunk>) {
 }
 
 fn ollama_chunk(v: &Value, out: &mut Vec<Chunk>) {
-    if let Some(t) = v.pointer("/message/content").and_then(Value::as_str).or_else(|| v.get("response").and_then(Value::as_str)) {
-        if !t.is_empty() {
-            out.push(Chunk::Text(t.to_string()));
-        }
+    let text = v.pointer("/message/content").and_then(Value::as_str).or_else(|| v.get("response").and_then(Value::as_str));
+    if let Some(t) = text.filter(|t| !t.is_empty()) {
+        out.push(Chunk::Text(t.to_string()));
     }
     if v.get("done").and_then(Value::as_bool) == Some(true) {
         out.push(Chunk::Usage(Usage { prompt: u32_at(v, &["prompt_eval_count"]), completion: u32_at(v, &["eval_count"]) }));

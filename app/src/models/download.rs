@@ -295,7 +295,7 @@ async fn fetch_into(id: &str, url: &str, file: &str, have: &mut f64, rec: &mut S
         if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
             break;
         }
-        let Ok(arr) = Reflect::get(&chunk, &"value".into()).and_then(|v| v.dyn_into::<Uint8Array>().map_err(JsValue::from)) else { continue };
+        let Ok(arr) = Reflect::get(&chunk, &"value".into()).and_then(|v| v.dyn_into::<Uint8Array>()) else { continue };
         if let Err(e) = writer.write(&arr).await {
             let _ = writer.close().await;
             return Err(format!("cannot write the file: {e}"));

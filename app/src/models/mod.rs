@@ -129,10 +129,10 @@ fn worker() -> Result<web_sys::Worker, String> {
     // Trunk builds the `council-worker` bin next to the app with a loader shim.
     let w = web_sys::Worker::new("./council-worker_loader.js").map_err(|_| "cannot start the model worker".to_string())?;
     let on_msg = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|e: web_sys::MessageEvent| {
-        if let Some(t) = e.data().as_string() {
-            if let Ok(ev) = serde_json::from_str::<Event>(&t) {
-                on_event(ev);
-            }
+        if let Some(t) = e.data().as_string()
+            && let Ok(ev) = serde_json::from_str::<Event>(&t)
+        {
+            on_event(ev);
         }
     });
     w.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));

@@ -91,7 +91,7 @@ pub enum Event {
 
 /// The model on one engine.
 enum Backend {
-    Cpu(Session),
+    Cpu(Box<Session>),
     Gpu(Box<WgpuEngine>),
 }
 
@@ -228,7 +228,7 @@ async fn load(id: &str, pref: EnginePref) -> Result<Loaded, String> {
 fn cpu_backend(file: GgufFile<Vec<u8>>, label: &str) -> Result<(Backend, String), String> {
     let model = CpuModel::from_gguf(file).map_err(|e| e.to_string())?;
     let session = Session::new(Arc::new(model), SessionOptions { max_ctx: 2048, n_threads: 1 });
-    Ok((Backend::Cpu(session), label.to_string()))
+    Ok((Backend::Cpu(Box::new(session)), label.to_string()))
 }
 
 impl Backend {
@@ -292,12 +292,11 @@ async fn generate_with(l: &mut Loaded, req: u64, system: &str, user: &str, max_t
         None => format!("{system}\n\n{user}\n\n"),
     };
     let mut tokens = l.tokenizer.encode(&prompt, true);
-    if l.tokenizer.add_bos() {
-        if let Some(b) = l.tokenizer.bos() {
-            if tokens.first() != Some(&b) {
-                tokens.insert(0, b);
-            }
-        }
+    if l.tokenizer.add_bos()
+        && let Some(b) = l.tokenizer.bos()
+        && tokens.first() != Some(&b)
+    {
+        tokens.insert(0, b);
     }
     if tokens.is_empty() {
         return Err("the prompt is empty".into());
