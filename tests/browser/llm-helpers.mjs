@@ -152,3 +152,97 @@ export async function presetSettings(context, settings) {
     if (!localStorage.getItem('council.backends.v1')) localStorage.setItem('council.backends.v1', s);
   }, JSON.stringify(settings));
 }
+
+/**
+ * A loopback server that speaks the Anthropic Messages API (`POST /v1/messages`, SSE events)
+ * and Ollama's chat API (`POST /api/chat`, NDJSON) by translating each request to the real
+ * OpenAI-compatible `upstream` (llama_cpp.server) and re-encoding its streamed deltas, so the
+ * text is the real model's. `state.seen` records each request (path, status, the key headers);
+ * `state.failNext` = [status, ...] answers the next requests with those error statuses in the
+ * API's own error shape (529 overloaded, 503 busy...); Anthropic requests whose x-api-key is
+ * not `key` get 401 as the real API does.
+ */
+export async function startApiTranslator(upstream, key) {
+  const port = await freePort();
+  const state = { seen: [], failNext: [] };
+  const server = http.createServer((req, res) => {
+    if (req.method === 'OPTIONS') { res.writeHead(204, cors(req)); res.end(); return; }
+    const chunks = [];
+    req.on('data', c => chunks.push(c));
+    req.on('end', () => {
+      const anthropic = req.url === '/v1/messages';
+      const ollama = req.url === '/api/chat';
+      const note = status => state.seen.push({ path: req.url, status, xApiKey: req.headers['x-api-key'] || '',
+        auth: req.headers.authorization || '', version: req.headers['anthropic-version'] || '' });
+      const fail = (status, message, type) => {
+        note(status);
+        res.writeHead(status, { ...cors(req), 'content-type': 'application/json' });
+        res.end(JSON.stringify(anthropic ? { type: 'error', error: { type, message } } : { error: message }));
+      };
+      if (req.method !== 'POST' || (!anthropic && !ollama)) { fail(404, `no route ${req.url}`, 'not_found_error'); return; }
+      let body;
+      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { fail(400, 'body is not JSON', 'invalid_request_error'); return; }
+      if (state.failNext.length) {
+        const status = state.failNext.shift();
+        fail(status, status === 529 ? 'Overloaded' : 'server busy, please try again', status === 529 ? 'overloaded_error' : 'api_error');
+        return;
+      }
+      if (anthropic && req.headers['x-api-key'] !== key) { fail(401, 'invalid x-api-key', 'authentication_error'); return; }
+      if (anthropic && (!body.max_tokens || body.stream !== true)) { fail(400, 'max_tokens and stream are required here', 'invalid_request_error'); return; }
+      const messages = anthropic ? [{ role: 'system', content: body.system || '' }, ...body.messages] : body.messages;
+      const upBody = JSON.stringify({ model: body.model, messages, stream: true,
+        max_tokens: anthropic ? body.max_tokens : body.options?.num_predict, temperature: anthropic ? body.temperature : body.options?.temperature });
+      const up = http.request(`${upstream}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, upRes => {
+        if (upRes.statusCode !== 200) { fail(upRes.statusCode, `upstream said ${upRes.statusCode}`, 'api_error'); upRes.resume(); return; }
+        note(200);
+        res.writeHead(200, { ...cors(req), 'content-type': anthropic ? 'text/event-stream' : 'application/x-ndjson' });
+        const sse = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        const nd = obj => res.write(JSON.stringify({ model: body.model, created_at: new Date().toISOString(), ...obj }) + '\n');
+        if (anthropic) {
+          // input_tokens 0: llama_cpp.server reports no usage when streaming, so there is nothing real to pass on.
+          sse('message_start', { type: 'message_start', message: { id: 'msg_test', type: 'message', role: 'assistant', content: [], model: body.model, usage: { input_tokens: 0, output_tokens: 1 } } });
+          sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+          sse('ping', { type: 'ping' });
+        }
+        let pieces = 0, buf = '', ended = false;
+        const finish = () => {
+          if (ended) return;
+          ended = true;
+          if (anthropic) {
+            sse('content_block_stop', { type: 'content_block_stop', index: 0 });
+            sse('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: pieces } });
+            sse('message_stop', { type: 'message_stop' });
+          } else {
+            nd({ message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: pieces });
+          }
+          res.end();
+        };
+        upRes.setEncoding('utf8');
+        upRes.on('data', d => {
+          buf += d;
+          let nl;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line.startsWith('data:')) continue;
+            const data = line.slice(5).trim();
+            if (data === '[DONE]') { finish(); continue; }
+            let v;
+            try { v = JSON.parse(data); } catch { continue; }
+            const text = v.choices?.[0]?.delta?.content;
+            if (!text) continue;
+            pieces++;
+            if (anthropic) sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+            else nd({ message: { role: 'assistant', content: text }, done: false });
+          }
+        });
+        upRes.on('end', finish);
+        upRes.on('error', () => res.socket?.destroy());
+      });
+      up.on('error', () => { note(0); res.socket?.destroy(); });
+      up.end(upBody);
+    });
+  });
+  await new Promise(r => server.listen(port, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${port}`, state, close: () => new Promise(r => { server.closeAllConnections?.(); server.close(r); }) };
+}
