@@ -78,6 +78,13 @@ pub fn jobs(x: &Axis, y: Option<&Axis>, seeds: u32, base_seed: u64) -> Vec<Job> 
     out
 }
 
+/// A short label for a swept value: ranges make values like 0.6000000000000001, which
+/// would not fit under a heat-map column (the CSV keeps the exact value).
+pub fn label(v: f64) -> String {
+    let r = (v * 1e6).round() / 1e6;
+    if r.is_finite() { format!("{r}") } else { format!("{v}") }
+}
+
 /// Config index and seed of job `i` in the order of [`jobs`] (config-major, seeds inner):
 /// what the worker runs, given only the seed count.
 pub fn job_at(i: usize, seeds: u32, base_seed: u64) -> (usize, u64) {
@@ -154,6 +161,9 @@ mod tests {
         assert!(parse_values("0:1:1000").is_err());
         assert!(parse_values("a,b").unwrap_err().contains("\"a\""));
         assert!(parse_values("").is_err());
+        let r = parse_values("0.3:0.9:7").unwrap();
+        assert_eq!(r.iter().map(|v| label(*v)).collect::<Vec<_>>(), ["0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"]);
+        assert_eq!((label(2.0), label(0.125), label(-1.5)), ("2".into(), "0.125".into(), "-1.5".into()));
     }
 
     #[test]

@@ -244,16 +244,16 @@ test('cancel stops a worker sweep, keeps its rows so far, and the next sweep run
   assert.equal(Number(await page.getAttribute('[data-testid=sweep-progress]', 'value')), done, 'no rows arrive after the cancel');
   assert.equal(await page.isDisabled('[data-testid=sweep-start]'), false);
 
-  await page.fill('[data-testid=sweep-x-values]', '0.4,0.8');
-  await page.fill('[data-testid=sweep-seeds]', '10');
+  await page.fill('[data-testid=sweep-x-values]', '0.3:0.9:7');
+  await page.fill('[data-testid=sweep-seeds]', '20');
   await page.press('[data-testid=sweep-seeds]', 'Tab');
   await page.check('[aria-label="Sweep a second parameter"]');
   await page.selectOption('[aria-label="Second swept parameter"]', 'mechanism.params.rounds');
-  await page.fill('[data-testid=sweep-y-values]', '1,2,3');
+  await page.fill('[data-testid=sweep-y-values]', '1,2,3,4');
   await page.press('[data-testid=sweep-y-values]', 'Tab');
   await page.click('[data-testid=sweep-start]');
-  await page.waitForFunction(() => /^60 runs/.test(document.querySelector('[data-testid=sweep-time]')?.textContent || ''), null, { timeout: 60_000 });
-  assert.equal(await page.locator('.sweep-result svg rect').count(), 6, 'a 2 × 3 heat map');
+  await page.waitForFunction(() => /^560 runs/.test(document.querySelector('[data-testid=sweep-time]')?.textContent || ''), null, { timeout: 60_000 });
+  assert.equal(await page.locator('.sweep-result svg rect').count(), 28, 'a 7 × 4 heat map');
   assert.match(await page.textContent('.sweep-result svg rect title'), /95% interval/);
   await screenshot(page, 'app-sweep-heatmap');
   assert.deepEqual(page.errors, []);

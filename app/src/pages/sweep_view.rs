@@ -190,8 +190,8 @@ pub fn SweepView(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl Into
                     let intervals = cells.iter().map(|row| row.iter().map(|c| c.map_or((f64::NAN, f64::NAN), |s| (s.1, s.2))).collect()).collect();
                     view! {
                         <HeatMap title=format!("mean {} over {} (x) and {} (y); hover a cell for its 95% interval", o.metric, o.x.path, ya.path)
-                            x_labels=o.x.values.iter().map(|v| format!("{v}")).collect()
-                            y_labels=ya.values.iter().map(|v| format!("{v}")).collect() values=values intervals=intervals />
+                            x_labels=o.x.values.iter().map(|v| sweep::label(*v)).collect()
+                            y_labels=ya.values.iter().map(|v| sweep::label(*v)).collect() values=values intervals=intervals />
                     }
                     .into_any()
                 }
