@@ -87,9 +87,7 @@ function answers(run) {
   return run.log.events.filter(e => e.kind === 'answer');
 }
 
-// todo (it still runs and reports): failed once in the lead's rehearsal ('every ask has its recorded
-// reply', 3/3) before 22c57f8, passed after it in the owner's runs; kept non-gating until seen green in CI.
-test('a ReConcile round table runs against llama_cpp.server with streaming, set up through the UI', { todo: 'confirm green in CI (see issue 6 notes)' }, async () => {
+test('a ReConcile round table runs against llama_cpp.server with streaming, set up through the UI', async () => {
   proxy.state.mode = 'pass';
   proxy.state.seen = [];
   const p = await page(null);
