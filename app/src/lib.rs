@@ -32,7 +32,7 @@
 //! `builtin_log_hash(id, seed)` (runs a built-in in wasm; compare with the CLI).
 //! Graph nodes above 60 agents drop their text labels (answer and name stay in the node's
 //! `aria-label`); message dots live in a second SVG layered over `[data-testid=graph]`.
-//! Browser tests: `tests/browser/app-playground.test.mjs`.
+//! Browser tests: `tests/browser/app-playground.test.mjs`; the XSS corpus in `app-xss.test.mjs`.
 
 pub mod backends;
 pub mod cast;
