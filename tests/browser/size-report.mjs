@@ -1,17 +1,22 @@
-// Prints the size of the built app (raw and gzip -9 per file, and the total transfer) so
-// every test run shows what a first visit costs.
+// Prints the size of the built app (raw and gzip -9 per file) and two totals: what a first
+// visit downloads (the page's HTML, JS, wasm, CSS) and the worker bundle, fetched only when a
+// sweep or a local model first needs it.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
 const dir = process.argv[2] || 'dist';
-let raw = 0, gz = 0;
+const totals = { page: { raw: 0, gz: 0 }, worker: { raw: 0, gz: 0 } };
 for (const f of fs.readdirSync(dir).sort()) {
   const p = path.join(dir, f);
   if (!fs.statSync(p).isFile() || !/\.(wasm|js|css|html)$/.test(f)) continue;
   const b = fs.readFileSync(p);
   const g = zlib.gzipSync(b, { level: 9 }).length;
-  raw += b.length; gz += g;
+  const t = f.startsWith('council-worker') ? totals.worker : totals.page;
+  t.raw += b.length; t.gz += g;
   console.log(`size: ${f.padEnd(40)} ${String(b.length).padStart(10)} B raw ${String(g).padStart(9)} B gzip`);
 }
-console.log(`size: ${'TOTAL (first load)'.padEnd(40)} ${String(raw).padStart(10)} B raw ${String(gz).padStart(9)} B gzip`);
+const row = (label, t) =>
+  console.log(`size: ${label.padEnd(40)} ${String(t.raw).padStart(10)} B raw ${String(t.gz).padStart(9)} B gzip`);
+row('TOTAL first visit (page)', totals.page);
+row('TOTAL worker (on first sweep/model)', totals.worker);
