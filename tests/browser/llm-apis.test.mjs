@@ -114,3 +114,26 @@ test('Ollama /api/chat: a debate streams real NDJSON text through a busy (503) r
   assert.ok(!consoleLines.join('\n').includes(KEY_CORE));
   assert.deepEqual(realErrors(p), []);
 });
+
+test('Anthropic with a wrong key (401, authentication_error): a clear stop per agent, no more calls, the key nowhere', async () => {
+  api.state.seen = [];
+  api.state.failNext = [];
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const wrong = settings();
+  wrong.profiles[0].key = 'sk-ant-wrong-9d1c7e3b5a2f';
+  await presetSettings(context, wrong);
+  const p = await env.newPage({ context });
+  p.on('console', m => consoleLines.push(m.text()));
+  await openApp(env, linkFor(scenarioFor('remote:claude', 'Anthropic wrong key')), p);
+  await p.click('[data-testid=link-continue]');
+  await p.click('[data-testid=run]');
+  await p.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 60_000 });
+  const errs = await p.$$eval('[data-testid=live-error]', els => els.map(e => e.textContent));
+  assert.ok(errs.length > 0 && errs.every(e => /refused|not called/.test(e)), errs.join(' | '));
+  assert.ok(api.state.seen.length <= 3 && api.state.seen.every(s => s.status === 401), JSON.stringify(api.state.seen));
+  const page = await p.content();
+  assert.ok(page.includes('invalid x-api-key'), 'the API\'s own sentence shows on the page');
+  for (const secret of ['9d1c7e3b5a2f', KEY_CORE]) {
+    assert.ok(!page.includes(secret) && !(await dumpIndexedDb(p)).includes(secret) && !consoleLines.join('\n').includes(secret));
+  }
+});
