@@ -129,7 +129,10 @@ test('a ReConcile round table runs against llama_cpp.server with streaming, set 
   assert.equal(run.determinism, 'recorded');
   const ans = answers(run);
   const asks = run.log.events.filter(e => e.kind === 'ask');
-  assert.ok(ans.length >= 6 && ans.length === asks.length, `every ask has its recorded reply (${ans.length}/${asks.length})`);
+  // A real model may agree unanimously in round 0, and ReConcile then stops: one wave of 3 asks.
+  assert.ok(ans.length >= 3 && ans.length === asks.length, `every ask has its recorded reply (${ans.length}/${asks.length})`);
+  const unanimousStop = run.log.events.some(e => e.kind === 'note' && /Consensus/.test(e.text ?? ''));
+  assert.ok(ans.length >= 6 || unanimousStop, 'a second round ran, or the table stopped at consensus and said so');
   assert.ok(ans.every(a => a.raw.length > 0 && !a.raw.includes('could not answer')), 'real model text in every reply');
   assert.ok(run.log.events.some(e => e.kind === 'decision' && e.final), 'a final decision');
   assert.ok(proxy.state.seen.every(s => s.path === '/v1/chat/completions' && s.status === 200), JSON.stringify(proxy.state.seen));
