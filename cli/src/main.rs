@@ -14,6 +14,7 @@ macro_rules! out {
 
 
 mod bench;
+mod generate;
 mod input;
 mod link_cmd;
 mod llm;
@@ -48,6 +49,10 @@ enum Command {
     // LLM commands (generate, tokenize, score) register here, one line each, from llm.rs.
     /// Token ids of TEXT under a GGUF model's tokenizer (same rules as llama.cpp).
     Tokenize(llm::TokenizeArgs),
+    /// Generate text from a prompt with a GGUF model (CPU or WebGPU path).
+    Generate(generate::GenerateArgs),
+    /// Teacher-forced top-k next-token logits at every position of a token sequence.
+    Score(generate::ScoreArgs),
     /// Cross-target determinism probe (used by the browser test).
     #[command(hide = true)]
     ProbeDigest { seed: Option<u64>, steps: Option<u32> },
@@ -93,6 +98,8 @@ fn main() -> ExitCode {
         Command::Link(c) => link_cmd::link(c),
         Command::Bench(c) => bench::bench(c),
         Command::Tokenize(a) => llm::tokenize(a),
+        Command::Generate(a) => generate::generate(a),
+        Command::Score(a) => generate::score(a),
         Command::BuiltinHashes => {
             let map: serde_json::Map<String, serde_json::Value> =
                 council_core::builtin_hashes().into_iter().map(|(id, h)| (id, serde_json::Value::String(h))).collect();
