@@ -19,6 +19,8 @@ pub enum BenchCommand {
     Society(SocietyArgs),
     /// Many simulated runs of a 5-agent, 3-round debate (the sweep workload).
     Runs(RunsArgs),
+    /// LLM prefill and decode speed (CPU path per thread count, optionally WebGPU) beside llama.cpp.
+    Decode(crate::bench_decode::DecodeArgs),
 }
 
 #[derive(Args)]
@@ -48,6 +50,7 @@ pub fn bench(c: BenchCommand) -> CliResult {
     match c {
         BenchCommand::Society(a) => society(a),
         BenchCommand::Runs(a) => runs(a),
+        BenchCommand::Decode(a) => crate::bench_decode::decode(a),
     }
 }
 

@@ -14,6 +14,7 @@ macro_rules! out {
 
 
 mod bench;
+mod bench_decode;
 mod generate;
 mod input;
 mod link_cmd;
