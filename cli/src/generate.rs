@@ -21,6 +21,16 @@ pub enum Backend {
     Wgpu,
 }
 
+/// Which engine runs the model, for every LLM command.
+#[derive(Args)]
+pub struct EngineChoice {
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: Backend,
+    /// CPU threads (CPU backend).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
 #[derive(Args)]
 pub struct GenerateArgs {
     #[arg(long)]
@@ -46,11 +56,8 @@ pub struct GenerateArgs {
     pub top_k: usize,
     #[arg(long, default_value_t = 0.95)]
     pub top_p: f32,
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: Backend,
-    /// CPU threads.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub engine: EngineChoice,
     #[arg(long)]
     pub json: bool,
 }
@@ -114,9 +121,9 @@ pub fn generate(a: GenerateArgs) -> CliResult {
             let _ = std::io::stdout().flush();
         }
     };
-    let (tokens, prefill_tok_s, decode_tok_s) = match a.backend {
+    let (tokens, prefill_tok_s, decode_tok_s) = match a.engine.backend {
         Backend::Cpu => {
-            let mut s = open_cpu(&a.model, a.threads, ctx)?;
+            let mut s = open_cpu(&a.model, a.engine.threads, ctx)?;
             let t = Instant::now();
             let mut next = sampler.sample(s.prefill(&prompt).map_err(gpu_err)?);
             let prefill = prompt.len() as f64 / t.elapsed().as_secs_f64();
@@ -180,10 +187,8 @@ pub struct ScoreArgs {
     pub from: usize,
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: Backend,
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub engine: EngineChoice,
     /// Accepted for the contract; the output is always JSON.
     #[arg(long)]
     pub json: bool,
@@ -207,9 +212,9 @@ pub fn score(a: ScoreArgs) -> CliResult {
     if a.top_k == 0 || a.top_k > 40 {
         return Err(CliError::bad("--top-k must be in 1..=40"));
     }
-    let positions: Vec<(usize, Vec<(u32, f32)>)> = match a.backend {
+    let positions: Vec<(usize, Vec<(u32, f32)>)> = match a.engine.backend {
         Backend::Cpu => {
-            let mut s = open_cpu(&a.model, a.threads, tokens.len() + 1)?;
+            let mut s = open_cpu(&a.model, a.engine.threads, tokens.len() + 1)?;
             let n_vocab = s.model().config().n_vocab;
             let all = s.logits_all(&tokens).map_err(|e| CliError::bad(e.to_string()))?;
             all.chunks(n_vocab)
