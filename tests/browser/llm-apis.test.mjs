@@ -7,10 +7,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { launch, openApp, screenshot } from './harness.mjs';
-import { startLlamaServer, startApiTranslator, linkFor, dumpIndexedDb, presetSettings } from './llm-helpers.mjs';
+import { startLlamaServer, startApiTranslator, linkFor, dumpIndexedDb, presetSettings, testKey } from './llm-helpers.mjs';
 
-const KEY = 'sk-ant-council-test-4e8d2b6a0c1f';
-const KEY_CORE = '4e8d2b6a0c1f';
+const { key: KEY, core: KEY_CORE } = testKey('ant-council-test-');
+const WRONG = testKey('ant-wrong-');
 
 let env, llama, api;
 const consoleLines = [];
@@ -120,7 +120,7 @@ test('Anthropic with a wrong key (401, authentication_error): a clear stop per a
   api.state.failNext = [];
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const wrong = settings();
-  wrong.profiles[0].key = 'sk-ant-wrong-9d1c7e3b5a2f';
+  wrong.profiles[0].key = WRONG.key;
   await presetSettings(context, wrong);
   const p = await env.newPage({ context });
   p.on('console', m => consoleLines.push(m.text()));
@@ -133,7 +133,7 @@ test('Anthropic with a wrong key (401, authentication_error): a clear stop per a
   assert.ok(api.state.seen.length <= 3 && api.state.seen.every(s => s.status === 401), JSON.stringify(api.state.seen));
   const page = await p.content();
   assert.ok(page.includes('invalid x-api-key'), 'the API\'s own sentence shows on the page');
-  for (const secret of ['9d1c7e3b5a2f', KEY_CORE]) {
+  for (const secret of [WRONG.core, KEY_CORE]) {
     assert.ok(!page.includes(secret) && !(await dumpIndexedDb(p)).includes(secret) && !consoleLines.join('\n').includes(secret));
   }
 });

@@ -4,6 +4,7 @@
 // stored (IndexedDB) so tests can scan it for secrets.
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,6 +15,13 @@ import zlib from 'node:zlib';
 export const TEST_MODEL = process.env.COUNCIL_TEST_MODEL
   || path.join(os.homedir(), '.cache/council/models/SmolLM2-135M-Instruct.Q4_1.gguf');
 export const VENV_PYTHON = path.join(process.env.COUNCIL_VENV || path.join(os.homedir(), '.cache/council/venv'), 'bin/python');
+
+/** A fresh made-up API key per run (none is kept in the repository): `key` is what the
+ *  profile holds, `core` its random tail, which the leak scans look for. */
+export function testKey(prefix) {
+  const core = randomBytes(6).toString('hex');
+  return { key: `${prefix}${core}`, core };
+}
 
 /** Fails with a sentence saying how to get what is missing. */
 export function requireModelAndServer() {

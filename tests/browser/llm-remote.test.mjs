@@ -7,10 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { launch, openApp, screenshot } from './harness.mjs';
-import { startLlamaServer, startProxy, linkFor, dumpIndexedDb, presetSettings } from './llm-helpers.mjs';
+import { startLlamaServer, startProxy, linkFor, dumpIndexedDb, presetSettings, testKey } from './llm-helpers.mjs';
 
-const KEY = 'sk-council-test-7f3a9c1e5b2d';
-const KEY_CORE = '7f3a9c1e5b2d';
+const { key: KEY, core: KEY_CORE } = testKey('council-test-');
 
 const scenario = {
   title: 'Remote round table',

@@ -2,12 +2,15 @@
 
 use super::*;
 
+/// A made-up key: what the tests look for in headers, bodies and redacted messages.
+const TEST_KEY: &str = "test-key-PLACEHOLDER123";
+
 fn profile(kind: ApiKind) -> Profile {
     Profile {
         name: "p".into(),
         kind,
         url: "http://127.0.0.1:8000/v1/".into(),
-        key: "sk-test-SECRETKEY123".into(),
+        key: TEST_KEY.into(),
         model: "m".into(),
         max_tokens: 24,
         temperature: Some(0.0),
@@ -28,13 +31,13 @@ fn texts(chunks: &[Chunk]) -> String {
 fn openai_request_streams_to_the_profile_url_with_bearer_key() {
     let r = build_request(&profile(ApiKind::Openai), &prompt());
     assert_eq!(r.url, "http://127.0.0.1:8000/v1/chat/completions");
-    assert!(r.headers.contains(&("Authorization".into(), "Bearer sk-test-SECRETKEY123".into())));
+    assert!(r.headers.contains(&("Authorization".into(), format!("Bearer {TEST_KEY}"))));
     let b: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(b["stream"], true);
     assert_eq!(b["max_tokens"], 24);
     assert_eq!(b["messages"][0]["role"], "system");
     assert_eq!(b["messages"][1]["content"], "What is 2+2?");
-    assert!(!r.body.contains("SECRETKEY"), "the key goes in a header, never the body");
+    assert!(!r.body.contains("PLACEHOLDER"), "the key goes in a header, never the body");
 }
 
 #[test]
@@ -43,7 +46,7 @@ fn anthropic_and_ollama_requests() {
     p.url = "https://api.anthropic.com".into();
     let r = build_request(&p, &prompt());
     assert_eq!(r.url, "https://api.anthropic.com/v1/messages");
-    assert!(r.headers.iter().any(|(k, v)| k == "x-api-key" && v == "sk-test-SECRETKEY123"));
+    assert!(r.headers.iter().any(|(k, v)| k == "x-api-key" && v == TEST_KEY));
     assert!(r.headers.iter().any(|(k, _)| k == "anthropic-version"));
     let b: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(b["system"], "sys");
@@ -148,8 +151,8 @@ fn backoff_grows_and_honours_retry_after() {
 fn keys_never_show_in_debug_or_messages() {
     let p = profile(ApiKind::Openai);
     assert!(!format!("{p:?}").contains("SECRET"));
-    assert_eq!(p.redact("Incorrect API key provided: sk-test-SECRETKEY123"), "Incorrect API key provided: ***");
-    assert_eq!(p.redact("key sk-test-S***"), "key ***S***", "a prefix the API echoes is hidden too");
+    assert_eq!(p.redact(&format!("Incorrect API key provided: {TEST_KEY}")), "Incorrect API key provided: ***");
+    assert_eq!(p.redact("key test-key-P***"), "key ***-P***", "a prefix the API echoes is hidden too");
 }
 
 #[test]
@@ -235,7 +238,7 @@ fn anthropic_request_details() {
     let r = build_request(&p, &prompt());
     assert_eq!(r.url, "https://api.anthropic.com/v1/messages", "a base ending in /v1 is not doubled");
     assert!(!r.headers.iter().any(|(k, _)| k == "Authorization"), "Anthropic takes the key in x-api-key only");
-    assert!(!r.body.contains("SECRETKEY"));
+    assert!(!r.body.contains("PLACEHOLDER"));
     let b: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(b["stream"], true);
     assert_eq!(b["max_tokens"], 24, "Anthropic requires max_tokens");
