@@ -67,6 +67,30 @@ pub(crate) fn step_layout(device: &wgpu::Device) -> wgpu::BindGroupLayout {
     })
 }
 
+/// A uniform buffer of `slots` step records, `STEP_STRIDE` apart, and its group-1 bind
+/// group (one `StepUniform` seen at whichever slot's dynamic offset a dispatch names).
+pub(crate) fn step_slots(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, slots: u64) -> (wgpu::Buffer, wgpu::BindGroup) {
+    let buf = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("steps"),
+        size: slots * STEP_STRIDE,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("step"),
+        layout,
+        entries: &[wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &buf,
+                offset: 0,
+                size: wgpu::BufferSize::new(std::mem::size_of::<StepUniform>() as u64),
+            }),
+        }],
+    });
+    (buf, bind)
+}
+
 /// Joins the parts and substitutes `{{NAME}}` placeholders.
 pub(crate) fn assemble(parts: &[&str], consts: &[(&str, u32)]) -> String {
     let mut src = parts.join("\n");

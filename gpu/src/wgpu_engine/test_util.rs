@@ -3,7 +3,7 @@
 
 use super::kernels::Kernels;
 use super::pack;
-use super::pipelines::{Kernel, STEP_STRIDE, StepUniform, step_layout};
+use super::pipelines::{Kernel, StepUniform, step_layout, step_slots};
 use crate::device::{Gpu, read_buffer};
 use wgpu::util::DeviceExt;
 
@@ -22,24 +22,7 @@ impl Rig {
         let gpu = pollster::block_on(Gpu::new()).expect("a native wgpu adapter (lavapipe in CI)");
         let layout = step_layout(&gpu.device);
         let kernels = Kernels::new(&gpu.device, &layout, max_k);
-        let step_buf = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("step"),
-            size: STEP_STRIDE,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let step_bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("step"),
-            layout: &layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &step_buf,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(std::mem::size_of::<StepUniform>() as u64),
-                }),
-            }],
-        });
+        let (step_buf, step_bind) = step_slots(&gpu.device, &layout, 1);
         Self { gpu, kernels, step_buf, step_bind }
     }
 

@@ -216,24 +216,7 @@ impl WgpuEngine {
         let logits_rows = MAX_STEPS.min((limit / (c.vocab as u64 * 4)) as usize).max(1);
         let logits = b.zeroed("logits", (logits_rows * c.vocab * 4) as u64)?;
         let top = b.zeroed("top", (logits_rows * opts.top_k * 8) as u64)?;
-        let step_buf = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("steps"),
-            size: MAX_STEPS as u64 * STEP_STRIDE,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let step_bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("step"),
-            layout: &layout,
-            entries: &[wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &step_buf,
-                    offset: 0,
-                    size: wgpu::BufferSize::new(std::mem::size_of::<StepUniform>() as u64),
-                }),
-            }],
-        });
+        let (step_buf, step_bind) = step_slots(device, &layout, MAX_STEPS as u64);
 
         // Embedding (and the tied output head).
         let embd = tensor(weights, "token_embd.weight")?;

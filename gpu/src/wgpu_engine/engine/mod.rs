@@ -16,7 +16,7 @@ mod load;
 
 use super::kernels::*;
 use super::model::{LlamaConfig, TensorView, WeightSource};
-use super::pipelines::{STEP_STRIDE, StepUniform, grid, step_layout};
+use super::pipelines::{STEP_STRIDE, StepUniform, grid, step_layout, step_slots};
 use super::readback::map_read;
 use crate::device::Gpu;
 
