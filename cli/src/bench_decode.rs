@@ -10,10 +10,10 @@ use std::time::Instant;
 use clap::Args;
 use council_gpu::cpu::{CpuModel, Session, SessionOptions};
 use council_gpu::sampling::greedy;
-use council_gpu::tokenizer::ChatMessage;
 use council_gpu::wgpu_engine::{EngineOptions, bench::measure_decode, runner};
 use serde_json::{Value, json};
 
+use crate::generate::{chat_prompt, check_model};
 use crate::llm::load_tokenizer;
 use crate::{CliError, CliResult};
 
@@ -64,12 +64,13 @@ fn python() -> PathBuf {
 fn peer(model: &str, prompt: &[u32], n: usize, threads: usize, repeats: usize) -> Result<(f64, f64), String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/reference/bench_llama.py");
     let ids: Vec<String> = prompt.iter().map(u32::to_string).collect();
-    let out = Command::new(python())
+    let python = python();
+    let out = Command::new(&python)
         .arg(&script)
         .args(["--model", model, "--threads", &threads.to_string(), "--decode", &n.to_string()])
         .args(["--repeats", &repeats.to_string(), "--prompt-tokens", &ids.join(",")])
         .output()
-        .map_err(|e| format!("{}: {e}", python().display()))?;
+        .map_err(|e| format!("{}: {e}", python.display()))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("failed").to_string());
     }
@@ -78,9 +79,7 @@ fn peer(model: &str, prompt: &[u32], n: usize, threads: usize, repeats: usize) -
 }
 
 pub fn decode(a: DecodeArgs) -> CliResult {
-    if !Path::new(&a.model).is_file() {
-        return Err(CliError::bad(format!("{}: no such model file", a.model)));
-    }
+    check_model(&a.model)?;
     let threads: Vec<usize> = a
         .threads
         .split(',')
@@ -91,8 +90,7 @@ pub fn decode(a: DecodeArgs) -> CliResult {
         return Err(CliError::bad("--tokens and --repeats must be at least 1"));
     }
     let tok = load_tokenizer(&a.model)?;
-    let template = tok.chat_template().ok().flatten().ok_or_else(|| CliError::bad("the model has no chat template"))?;
-    let text = template.render(&[ChatMessage::new("user", a.prompt.as_str())], true).map_err(|e| CliError::bad(e.to_string()))?;
+    let text = chat_prompt(&tok, &a.model, None, &a.prompt)?;
     let prompt = tok.encode(&text, true);
     let model = Arc::new(CpuModel::open(&a.model).map_err(|e| CliError::bad(format!("{}: {e}", a.model)))?);
 

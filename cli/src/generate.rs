@@ -9,7 +9,7 @@ use std::time::Instant;
 use clap::{Args, ValueEnum};
 use council_gpu::cpu::{CpuModel, Session, SessionOptions};
 use council_gpu::sampling::{Sampler, Sampling};
-use council_gpu::tokenizer::ChatMessage;
+use council_gpu::tokenizer::{ChatMessage, Tokenizer};
 use council_gpu::wgpu_engine::{EngineOptions, runner};
 
 use crate::llm::load_tokenizer;
@@ -62,11 +62,12 @@ pub struct GenerateArgs {
     pub json: bool,
 }
 
-fn gpu_err(e: impl std::fmt::Display) -> CliError {
+/// An engine failure after the input was accepted (exit 1).
+fn engine_err(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-fn check_model(model: &str) -> CliResult {
+pub(crate) fn check_model(model: &str) -> CliResult {
     if Path::new(model).is_file() { Ok(()) } else { Err(CliError::bad(format!("{model}: no such model file"))) }
 }
 
@@ -75,21 +76,27 @@ fn open_cpu(model: &str, threads: usize, ctx: usize) -> Result<Session, CliError
     Ok(Session::new(Arc::new(m), SessionOptions { max_ctx: ctx, n_threads: threads.max(1) }))
 }
 
+/// `user` (after an optional `system` message) in the model's chat template, ready for
+/// the assistant's reply.
+pub(crate) fn chat_prompt(tok: &Tokenizer, model: &str, system: Option<&str>, user: &str) -> Result<String, CliError> {
+    let template = tok
+        .chat_template()
+        .map_err(|e| CliError::bad(format!("{model}: {e}")))?
+        .ok_or_else(|| CliError::bad(format!("{model}: the model has no chat template")))?;
+    let mut msgs = Vec::new();
+    if let Some(s) = system {
+        msgs.push(ChatMessage::new("system", s));
+    }
+    msgs.push(ChatMessage::new("user", user));
+    template.render(&msgs, true).map_err(|e| CliError::bad(e.to_string()))
+}
+
 /// `council generate`: streams text in human mode; JSON with ids and speeds with --json.
 pub fn generate(a: GenerateArgs) -> CliResult {
     check_model(&a.model)?;
     let tok = load_tokenizer(&a.model)?;
     let text = if a.chat {
-        let template = tok
-            .chat_template()
-            .map_err(|e| CliError::bad(format!("{}: {e}", a.model)))?
-            .ok_or_else(|| CliError::bad(format!("{}: the model has no chat template (drop --chat)", a.model)))?;
-        let mut msgs = Vec::new();
-        if let Some(s) = &a.system {
-            msgs.push(ChatMessage::new("system", s.as_str()));
-        }
-        msgs.push(ChatMessage::new("user", a.prompt.as_str()));
-        template.render(&msgs, true).map_err(|e| CliError::bad(e.to_string()))?
+        chat_prompt(&tok, &a.model, a.system.as_deref(), &a.prompt)?
     } else {
         a.prompt.clone()
     };
@@ -125,7 +132,7 @@ pub fn generate(a: GenerateArgs) -> CliResult {
         Backend::Cpu => {
             let mut s = open_cpu(&a.model, a.engine.threads, ctx)?;
             let t = Instant::now();
-            let mut next = sampler.sample(s.prefill(&prompt).map_err(gpu_err)?);
+            let mut next = sampler.sample(s.prefill(&prompt).map_err(engine_err)?);
             let prefill = prompt.len() as f64 / t.elapsed().as_secs_f64();
             let mut out = Vec::new();
             let t = Instant::now();
@@ -135,14 +142,14 @@ pub fn generate(a: GenerateArgs) -> CliResult {
                 if eog.contains(&next) || out.len() == a.max_tokens {
                     break;
                 }
-                next = sampler.sample(s.decode(next).map_err(gpu_err)?);
+                next = sampler.sample(s.decode(next).map_err(engine_err)?);
             }
             let decoded = out.len().saturating_sub(1);
             (out, prefill, if decoded > 0 { decoded as f64 / t.elapsed().as_secs_f64() } else { 0.0 })
         }
         Backend::Wgpu => {
             let opts = EngineOptions { max_ctx: Some(ctx), ..Default::default() };
-            let mut engine = runner::open(Path::new(&a.model), &opts).map_err(gpu_err)?;
+            let mut engine = runner::open(Path::new(&a.model), &opts).map_err(engine_err)?;
             let mut pick = |l: &[f32]| sampler.sample(l);
             let g = runner::generate(
                 &mut engine,
@@ -151,7 +158,7 @@ pub fn generate(a: GenerateArgs) -> CliResult {
                 &eog,
                 if matches!(sampling, Sampling::Greedy) { None } else { Some(&mut pick) },
             )
-            .map_err(gpu_err)?;
+            .map_err(engine_err)?;
             for &id in &g.tokens {
                 say(id);
             }
@@ -225,7 +232,7 @@ pub fn score(a: ScoreArgs) -> CliResult {
         }
         Backend::Wgpu => {
             let opts = EngineOptions { max_ctx: Some(tokens.len() + 1), top_k: a.top_k.max(5), ..Default::default() };
-            let mut engine = runner::open(Path::new(&a.model), &opts).map_err(gpu_err)?;
+            let mut engine = runner::open(Path::new(&a.model), &opts).map_err(engine_err)?;
             runner::score(&mut engine, &tokens, a.from, a.top_k).map_err(CliError::bad)?
         }
     };
