@@ -16,6 +16,8 @@
 //! # Ok::<(), council_gpu::cpu::CpuError>(())
 //! ```
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod kv_cache;
 mod model;
 pub mod ops;

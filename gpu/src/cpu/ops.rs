@@ -2,6 +2,7 @@
 //! llama.cpp CPU op it stands for (named in its doc), and the WGSL kernels are tested against them.
 
 use super::kv_cache::f16_to_f32_finite;
+use crate::quant::Kernel;
 pub use crate::gguf::RopeStyle;
 
 /// RMSNorm then scale by `weight` (llama.cpp `rms_norm` + `mul`): `out = x / sqrt(mean(x²) + eps) · w`.
@@ -92,26 +93,76 @@ pub fn softmax_in_place(x: &mut [f32]) {
 
 /// One query head attending over `n` cached positions (causal masking is the caller's choice of
 /// `n`). `keys` and `values` are f16 bits, `n × head_dim` contiguous; `scores` is scratch.
-/// Writes `out = Σ_j softmax(q·k_j · scale)_j · v_j`.
+/// Writes `out = Σ_j softmax(q·k_j · scale)_j · v_j`. Runs the fastest kernel this machine has
+/// ([`attend_head_with`] picks one).
+pub fn attend_head(q: &[f32], keys: &[u16], values: &[u16], n: usize, scale: f32, scores: &mut Vec<f32>, out: &mut [f32]) {
+    attend_head_with(Kernel::best(), q, keys, values, n, scale, scores, out);
+}
+
+/// [`attend_head`] on a chosen kernel. The scalar loops are the reference; the AVX2 ones convert
+/// eight cached values per instruction and differ only in summation order.
 ///
 /// As in llama.cpp's CPU attention (no flash attention), `q` and the probabilities are rounded
 /// to f16 precision before their mat-muls with the f16 cache. This matters more than it looks:
 /// the Q8 activation rounding downstream turns any tiny difference into full quantization noise.
-pub fn attend_head(q: &[f32], keys: &[u16], values: &[u16], n: usize, scale: f32, scores: &mut Vec<f32>, out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+pub fn attend_head_with(
+    kernel: Kernel,
+    q: &[f32],
+    keys: &[u16],
+    values: &[u16],
+    n: usize,
+    scale: f32,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
     let d = q.len();
+    assert!(d <= 256 && keys.len() >= n * d && values.len() >= n * d && out.len() == d, "attention shapes");
     let mut q16 = [0.0f32; 256];
     let q16 = &mut q16[..d];
     for (r, v) in q16.iter_mut().zip(q) {
         *r = round_to_f16_finite(*v);
     }
     scores.resize(n, 0.0);
-    for (j, s) in scores.iter_mut().enumerate() {
-        *s = dot_f16_row(q16, &keys[j * d..(j + 1) * d]) * scale;
+    let vector = vector_attention(kernel, d);
+    #[cfg(target_arch = "x86_64")]
+    if vector {
+        // SAFETY: Kernel::Avx2 is only chosen when the CPU has AVX2, FMA and F16C; shapes were
+        // checked above.
+        unsafe { super::avx2::scores_f16(q16, keys, n, scale, scores) };
+    }
+    if !vector {
+        for (j, s) in scores.iter_mut().enumerate() {
+            *s = dot_f16_row(q16, &keys[j * d..(j + 1) * d]) * scale;
+        }
     }
     softmax_in_place(scores);
-    out.fill(0.0);
-    for (j, p) in scores.iter().enumerate() {
-        axpy_f16_row(round_to_f16_finite(*p), &values[j * d..(j + 1) * d], out);
+    for p in scores.iter_mut() {
+        *p = round_to_f16_finite(*p);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if vector {
+        // SAFETY: as above.
+        unsafe { super::avx2::weighted_sum_f16(scores, values, out) };
+    }
+    if !vector {
+        out.fill(0.0);
+        for (j, p) in scores.iter().enumerate() {
+            axpy_f16_row(*p, &values[j * d..(j + 1) * d], out);
+        }
+    }
+}
+
+/// Whether `kernel` has vector attention loops for heads `d` wide.
+fn vector_attention(kernel: Kernel, d: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        kernel == Kernel::Avx2 && d.is_multiple_of(8)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (kernel, d);
+        false
     }
 }
 

@@ -126,6 +126,34 @@ fn attention_of_one_head_is_a_softmax_weighted_average() {
 }
 
 #[test]
+fn vector_attention_agrees_with_the_scalar_loops() {
+    let kernel = quant::Kernel::best();
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+        assert_eq!(kernel, quant::Kernel::Avx2, "this machine has AVX2: the vector loops must be the ones tested");
+    }
+    let to_bits = |v: &[f32]| v.iter().map(|x| quant::f32_to_f16_bits(*x)).collect::<Vec<_>>();
+    // Head widths on and off the 8- and 32-lane blocks; position counts around the 4-wide step.
+    for d in [8, 36, 40, 64, 128, 256] {
+        for n in [1, 3, 4, 5, 17, 300] {
+            let q = values(d, (d * 1000 + n) as u64, 2.0);
+            let keys = to_bits(&values(n * d, n as u64 + 7, 1.5));
+            let vals = to_bits(&values(n * d, n as u64 + 99, 3.0));
+            let (mut s1, mut s2) = (Vec::new(), Vec::new());
+            let (mut fast, mut scalar) = (vec![0.0f32; d], vec![0.0f32; d]);
+            attend_head_with(kernel, &q, &keys, &vals, n, 0.125, &mut s1, &mut fast);
+            attend_head_with(quant::Kernel::Scalar, &q, &keys, &vals, n, 0.125, &mut s2, &mut scalar);
+            for (c, (a, b)) in fast.iter().zip(&scalar).enumerate() {
+                // Probabilities are f16-rounded: a summation-order change can move one by an f16
+                // step, so the bound is a few f16 ulps of the largest value (3.0).
+                assert!((a - b).abs() < 4e-3, "d {d} n {n} dim {c}: {a} vs {b}");
+            }
+            assert!(fast.iter().any(|v| *v != 0.0), "d {d} n {n}: output written");
+        }
+    }
+}
+
+#[test]
 fn thread_pool_shares_cover_every_index_once() {
     for (n, parts, align) in [(10, 3, 4), (1536, 2, 4), (3, 4, 1), (0, 2, 4), (49152, 7, 4)] {
         let mut seen = vec![0; n];
