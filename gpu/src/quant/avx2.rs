@@ -8,6 +8,9 @@
 //! Helpers are `#[inline(always)]` without `target_feature` so they inline into the one
 //! `#[target_feature]` entry point and compile with its features.
 
+// The tiles index several fixed-size arrays by the same row/vector counters.
+#![allow(clippy::needless_range_loop)]
+
 use core::arch::x86_64::*;
 use std::ops::Range;
 
@@ -33,6 +36,13 @@ pub(super) unsafe fn matmul_rows(w: &QMatrix, acts: &QuantizedActs, rows: Range<
         }
     }
 }
+
+/// How far ahead (in weight rows) each block load prefetches: the next 4-row decode tile.
+/// Decode streams every weight from DRAM once per token; the hardware prefetchers alone left the
+/// loads stalled (in perf, the instructions after each load were the hot ones), and this one
+/// prefetch took 1-thread decode on the test model from ~73 to ~105 tok/s. Prefetches never
+/// fault, so running past the last row is harmless (the address is formed with `wrapping_add`).
+const PREFETCH_ROWS: usize = 4;
 
 struct Ctx<'a> {
     w: *const u8,
@@ -151,6 +161,7 @@ unsafe fn q4_tile<const R: usize, const N: usize, const BLOCK: usize, const HAS_
             let mut mw = [0.0f32; R];
             for r in 0..R {
                 let block = ctx.w.add((r0 + r) * ctx.row_bytes + b * BLOCK);
+                _mm_prefetch::<_MM_HINT_T0>(block.wrapping_add(PREFETCH_ROWS * ctx.row_bytes) as *const i8);
                 dw[r] = load_f16(block);
                 mw[r] = if HAS_MIN { load_f16(block.add(2)) } else { -8.0 * dw[r] };
                 qx[r] = nibbles(block.add(qs_offset));
@@ -203,6 +214,7 @@ impl TileKind for Q8_0Kind {
                 let mut dw = [0.0f32; R];
                 for r in 0..R {
                     let block = ctx.w.add((r0 + r) * ctx.row_bytes + b * 34);
+                    _mm_prefetch::<_MM_HINT_T0>(block.wrapping_add(PREFETCH_ROWS * ctx.row_bytes) as *const i8);
                     dw[r] = load_f16(block);
                     qx[r] = _mm256_loadu_si256(block.add(2) as *const __m256i);
                     ax[r] = _mm256_sign_epi8(qx[r], qx[r]);
