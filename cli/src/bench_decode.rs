@@ -129,7 +129,10 @@ pub fn decode(a: DecodeArgs) -> CliResult {
         {
             Ok(f) => json!({"adapter": f.adapter, "prefill_tok_s": f.prefill_tok_s, "decode_tok_s": f.decode_tok_s,
                 "greedy_tok_s": f.greedy_tok_s, "dispatches_per_layer": f.counts.per_layer,
-                "dispatches_per_token": f.counts.per_token, "submits_per_token": f.submits_per_token, "tokens": n}),
+                "dispatches_per_token": f.counts.per_token, "submits_per_token": f.submits_per_token, "tokens": n,
+                "max_ctx": f.max_ctx, "memory": {"weights_bytes": f.memory.weights, "kv_cache_bytes": f.memory.kv_cache,
+                    "working_bytes": f.memory.working, "total_bytes": f.memory.total(), "largest_buffer_bytes": f.memory.largest_buffer,
+                    "buffers": f.memory.buffers}}),
             Err(e) => json!({"unavailable": e}),
         };
     }
@@ -156,7 +159,39 @@ pub fn decode(a: DecodeArgs) -> CliResult {
         out!("peak RSS of the CPU path (this process): {:.1} MiB (model file {:.1} MiB)", b as f64 / 1048576.0, report["model_file_bytes"].as_f64().unwrap_or(0.0) / 1048576.0);
     }
     if a.wgpu {
-        out!("wgpu: {gpu}");
+        print_wgpu(&gpu);
     }
     Ok(())
+}
+
+fn print_wgpu(gpu: &Value) {
+    if let Some(why) = gpu.get("unavailable") {
+        out!("wgpu: unavailable: {}", why.as_str().unwrap_or(""));
+        return;
+    }
+    let f = |k: &str| gpu[k].as_f64().unwrap_or(f64::NAN);
+    let mib = |k: &str| gpu["memory"][k].as_f64().unwrap_or(f64::NAN) / 1048576.0;
+    out!("wgpu on {} ({} tokens; a software adapter runs the shaders on the CPU):", gpu["adapter"].as_str().unwrap_or("?"), gpu["tokens"]);
+    out!(
+        "  prefill {:.2} tok/s · decode {:.2} tok/s · GPU-resident greedy {:.2} tok/s",
+        f("prefill_tok_s"),
+        f("decode_tok_s"),
+        f("greedy_tok_s")
+    );
+    out!(
+        "  {} dispatches per layer, {} per token, {:.2} submits per token",
+        gpu["dispatches_per_layer"],
+        gpu["dispatches_per_token"],
+        f("submits_per_token")
+    );
+    out!(
+        "  GPU buffers: {:.1} MiB total = weights {:.1} + KV cache {:.1} ({} positions) + working {:.1}; {} buffers, largest {:.1} MiB",
+        mib("total_bytes"),
+        mib("weights_bytes"),
+        mib("kv_cache_bytes"),
+        gpu["max_ctx"],
+        mib("working_bytes"),
+        gpu["memory"]["buffers"],
+        mib("largest_buffer_bytes")
+    );
 }

@@ -159,7 +159,7 @@ fn thread_pool_shares_cover_every_index_once() {
         let mut seen = vec![0; n];
         for idx in 0..parts {
             let r = pool::share(n, parts, idx, align);
-            assert!(r.start % align == 0 || r.start == n);
+            assert!(r.start.is_multiple_of(align) || r.start == n);
             for i in r {
                 seen[i] += 1;
             }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{DispatchCounts, WgpuEngine};
+use super::{DispatchCounts, GpuMemory, WgpuEngine};
 
 /// What one benchmark run measured.
 #[derive(Clone, Debug)]
@@ -22,6 +22,9 @@ pub struct DecodeFigures {
     /// Queue submits per token in the greedy loop (goal: 1).
     pub submits_per_token: f64,
     pub counts: DispatchCounts,
+    /// Device memory allocated at load (its KV cache sized for `max_ctx` positions).
+    pub memory: GpuMemory,
+    pub max_ctx: usize,
 }
 
 /// Prefills `prompt`, decodes `n` tokens host-driven, then `n` more GPU-resident.
@@ -57,6 +60,8 @@ pub fn measure_decode(engine: &mut WgpuEngine, prompt: &[u32], n: usize) -> Resu
         greedy_tok_s: generated.len() as f64 / greedy_s,
         submits_per_token: (counts.submits - submits) as f64 / generated.len().max(1) as f64,
         counts,
+        memory: engine.memory(),
+        max_ctx: engine.max_ctx(),
     })
 }
 

@@ -37,7 +37,7 @@ mod reference;
 pub mod runner;
 pub mod selfcheck;
 
-pub use engine::{DispatchCounts, EngineOptions, WgpuEngine};
+pub use engine::{DispatchCounts, EngineOptions, GpuMemory, WgpuEngine};
 pub use model::{LlamaConfig, TensorView, WeightSource};
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -52,6 +52,19 @@ fn prefill_then_decode_equals_teacher_forcing_and_greedy_stays_on_the_gpu() {
     let mut e = engine(&cfg, &m, EngineOptions { max_binding_bytes: 64 << 10, max_ctx: Some(64), top_k: 4 });
     assert_eq!(e.counts().per_token, 2 + 5 * 2 + 2 + 1);
     assert_eq!(e.counts().per_layer, 5);
+    let mem = e.memory();
+    assert!(mem.largest_buffer <= 64 << 10, "every buffer fits the binding limit: {mem:?}");
+    let kv = 2 * cfg.n_layers * cfg.n_kv_head * 64 * cfg.head_dim * 2;
+    assert_eq!(mem.kv_cache, kv as u64, "f16 keys and values for max_ctx positions");
+    let file_bytes: usize = m.0.values().map(|(_, _, data)| data.len()).sum();
+    // Repacking pads Q8_0/Q4_0 blocks to whole u32 words (at most 2 bytes per 32 weights); the
+    // rotary table is extra.
+    assert!(
+        mem.weights >= file_bytes as u64 && mem.weights < file_bytes as u64 * 11 / 10 + (64 << 10),
+        "weights {} for {file_bytes} file bytes",
+        mem.weights
+    );
+    assert!(mem.working > 0 && mem.total() == mem.weights + mem.kv_cache + mem.working);
     let prompt = [5u32, 17, 99, 3];
     let mut got = vec![e.prefill_blocking(&prompt).unwrap()];
     for t in [40u32, 41, 7] {

@@ -93,49 +93,72 @@ fn rope_table(c: &LlamaConfig, max_ctx: usize, factors: Option<&[f32]>) -> Vec<[
 struct Builder<'a> {
     device: &'a wgpu::Device,
     limit: u64,
+    /// Every buffer made through the builder, for [`WgpuEngine::memory`].
+    memory: std::cell::Cell<GpuMemory>,
 }
 
 impl Builder<'_> {
+    fn count(&self, kind: MemoryKind, buffer: wgpu::Buffer) -> wgpu::Buffer {
+        let mut m = self.memory.get();
+        m.add(kind, buffer.size());
+        self.memory.set(m);
+        buffer
+    }
+
+    /// Uploaded data: weights, norms, biases, tables.
     fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer, String> {
         if bytes.len() as u64 > self.limit {
             return Err(format!("`{label}` needs {} bytes, over the binding limit of {}", bytes.len(), self.limit));
         }
         let mut contents = bytes.to_vec();
         contents.resize(bytes.len().max(16).next_multiple_of(4), 0);
-        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: &contents,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-        }))
+        });
+        Ok(self.count(MemoryKind::Weights, buffer))
     }
 
+    fn kv_cache(&self, label: &str, size: u64) -> Result<wgpu::Buffer, String> {
+        self.zeroed_as(MemoryKind::KvCache, label, size)
+    }
+
+    /// Activations and other state the kernels write.
     fn zeroed(&self, label: &str, size: u64) -> Result<wgpu::Buffer, String> {
+        self.zeroed_as(MemoryKind::Working, label, size)
+    }
+
+    fn zeroed_as(&self, kind: MemoryKind, label: &str, size: u64) -> Result<wgpu::Buffer, String> {
         if size > self.limit {
             return Err(format!("`{label}` needs {size} bytes, over the binding limit of {}", self.limit));
         }
-        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.max(16).next_multiple_of(4),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
-        }))
+        });
+        Ok(self.count(kind, buffer))
     }
 
     fn uniform<T: bytemuck::Pod>(&self, label: &str, params: &T) -> wgpu::Buffer {
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let buffer = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: bytemuck::bytes_of(params),
             usage: wgpu::BufferUsages::UNIFORM,
-        })
+        });
+        self.count(MemoryKind::Working, buffer)
     }
 
     fn readback(&self, label: &str, size: u64) -> wgpu::Buffer {
-        self.device.create_buffer(&wgpu::BufferDescriptor {
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.max(16).next_multiple_of(4),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
-        })
+        });
+        self.count(MemoryKind::Working, buffer)
     }
 
     /// A row-major matrix split into parts that each fit one binding: (buffer, first row, rows).
@@ -180,7 +203,7 @@ impl WgpuEngine {
             .max_binding_bytes
             .min(gpu.limits.max_storage_buffer_binding_size)
             .min(gpu.limits.max_buffer_size);
-        let b = Builder { device, limit };
+        let b = Builder { device, limit, memory: Default::default() };
         let c = cfg;
         let (n_q, n_kv) = (c.n_head * c.head_dim, c.n_kv_head * c.head_dim);
         let max_k = c.dim.max(c.n_ff).max(n_q);
@@ -217,6 +240,7 @@ impl WgpuEngine {
         let logits = b.zeroed("logits", (logits_rows * c.vocab * 4) as u64)?;
         let top = b.zeroed("top", (logits_rows * opts.top_k * 8) as u64)?;
         let (step_buf, step_bind) = step_slots(device, &layout, MAX_STEPS as u64);
+        let step_buf = b.count(MemoryKind::Working, step_buf);
 
         // Embedding (and the tied output head).
         let embd = tensor(weights, "token_embd.weight")?;
@@ -325,8 +349,8 @@ impl WgpuEngine {
             };
             let bias = b.storage(&name("attn_bias"), bytemuck::cast_slice(&bias))?;
             let attn_norm = b.storage(&name("attn_norm"), bytemuck::cast_slice(&vector(weights, &name("attn_norm.weight"), c.dim)?))?;
-            let k_cache = b.zeroed(&name("k_cache"), cache_bytes)?;
-            let v_cache = b.zeroed(&name("v_cache"), cache_bytes)?;
+            let k_cache = b.kv_cache(&name("k_cache"), cache_bytes)?;
+            let v_cache = b.kv_cache(&name("v_cache"), cache_bytes)?;
             let qkv_params = b.uniform(
                 "qkv_rope",
                 &QkvParams {
@@ -461,6 +485,8 @@ impl WgpuEngine {
             b.readback("tokens-readback-0", ((READBACK_BATCH + 1) * 4) as u64),
             b.readback("tokens-readback-1", ((READBACK_BATCH + 1) * 4) as u64),
         ];
+        let logits_readback = b.readback("logits-readback", logits.size());
+        let top_readback = b.readback("top-readback", top.size());
         Ok(Self {
             gpu: Gpu {
                 adapter_info: gpu.adapter_info.clone(),
@@ -480,8 +506,8 @@ impl WgpuEngine {
             block,
             step_buf,
             step_bind,
-            logits_readback: b.readback("logits-readback", logits.size()),
-            top_readback: b.readback("top-readback", top.size()),
+            logits_readback,
+            top_readback,
             tokens,
             logits,
             logits_rows,
@@ -491,6 +517,7 @@ impl WgpuEngine {
             pos: 0,
             submits: 0,
             steps: 0,
+            memory: b.memory.get(),
         })
     }
 

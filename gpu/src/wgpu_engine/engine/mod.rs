@@ -50,6 +50,44 @@ impl Default for EngineOptions {
     }
 }
 
+/// Device memory the engine allocated at load, by what it holds. Nothing is allocated after load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuMemory {
+    /// Weights, norms, biases and the rotary table, as uploaded (repacked blocks).
+    pub weights: u64,
+    /// Keys and values for `max_ctx` positions in every layer.
+    pub kv_cache: u64,
+    /// Activations, logits, top-k, token slots, uniforms and readback buffers.
+    pub working: u64,
+    /// The largest single buffer: every binding must stay under the adapter's limit (and the
+    /// engine's own 128 MiB cap, so mobile browsers can run it).
+    pub largest_buffer: u64,
+    pub buffers: usize,
+}
+
+impl GpuMemory {
+    pub fn total(&self) -> u64 {
+        self.weights + self.kv_cache + self.working
+    }
+
+    fn add(&mut self, kind: MemoryKind, size: u64) {
+        match kind {
+            MemoryKind::Weights => self.weights += size,
+            MemoryKind::KvCache => self.kv_cache += size,
+            MemoryKind::Working => self.working += size,
+        }
+        self.largest_buffer = self.largest_buffer.max(size);
+        self.buffers += 1;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum MemoryKind {
+    Weights,
+    KvCache,
+    Working,
+}
+
 /// Device work per token: the fixed per-token cost the design keeps small.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DispatchCounts {
@@ -148,12 +186,18 @@ pub struct WgpuEngine {
     pos: usize,
     submits: u64,
     steps: u64,
+    memory: GpuMemory,
 }
 
 impl WgpuEngine {
     /// The model's hyperparameters.
     pub fn config(&self) -> &LlamaConfig {
         &self.cfg
+    }
+
+    /// Device memory allocated at load.
+    pub fn memory(&self) -> GpuMemory {
+        self.memory
     }
 
     /// KV cache capacity in positions.
