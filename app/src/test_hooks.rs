@@ -123,7 +123,8 @@ pub fn engine_cpu_decode(token: u32) -> Result<u32, JsValue> {
 /// Runs random Q4_0/Q4_1/Q8_0 matrices through the scalar kernel and the one `matmul` uses
 /// here (SIMD128 in the release build), for 1–5 activation vectors; returns JSON with the
 /// kernel name, the number of outputs compared and the largest |difference| relative to
-/// the output's scale.
+/// the output's scale; then the same for one attention head over an f16 cache (absolute
+/// difference, values up to 3).
 #[wasm_bindgen]
 pub fn engine_kernel_check(seed: u32) -> Result<String, JsValue> {
     use council_gpu::quant::{self as q, Kernel, QMatrix, QuantizedActs, WeightFormat};
@@ -160,7 +161,24 @@ pub fn engine_kernel_check(seed: u32) -> Result<String, JsValue> {
             compared += scalar.len();
         }
     }
-    Ok(serde_json::json!({ "kernel": q::kernel_name(), "compared": compared, "max_rel_diff": worst }).to_string())
+    // Attention over an f16 cache: the vector loops against the scalar ones, head widths 64 and
+    // 128 (vector) and 36 (scalar fallback), up to 300 positions.
+    use council_gpu::cpu::ops::attend_head_with;
+    let mut attention_max_diff = 0.0f32;
+    for (d, n) in [(64, 1), (64, 5), (64, 300), (128, 17), (36, 9)] {
+        let q: Vec<f32> = (0..d).map(|_| rnd() * 2.0).collect();
+        let keys: Vec<u16> = (0..n * d).map(|_| q::f32_to_f16_bits(rnd() * 1.5)).collect();
+        let vals: Vec<u16> = (0..n * d).map(|_| q::f32_to_f16_bits(rnd() * 3.0)).collect();
+        let (mut s1, mut s2) = (Vec::new(), Vec::new());
+        let (mut fast, mut scalar) = (vec![0.0f32; d], vec![0.0f32; d]);
+        attend_head_with(Kernel::best(), &q, &keys, &vals, n, 0.125, &mut s1, &mut fast);
+        attend_head_with(Kernel::Scalar, &q, &keys, &vals, n, 0.125, &mut s2, &mut scalar);
+        for (a, b) in fast.iter().zip(&scalar) {
+            attention_max_diff = attention_max_diff.max((a - b).abs());
+        }
+    }
+    Ok(serde_json::json!({ "kernel": q::kernel_name(), "compared": compared, "max_rel_diff": worst,
+        "attention_max_diff": attention_max_diff }).to_string())
 }
 
 /// Loads GGUF `bytes` onto the WebGPU adapter (top-k 10, 256 positions); returns the adapter.

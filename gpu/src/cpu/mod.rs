@@ -23,6 +23,8 @@ mod model;
 pub mod ops;
 mod pool;
 mod session;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 pub use kv_cache::{f16_to_f32_finite, KvCache};
 pub use model::{CpuError, CpuModel};

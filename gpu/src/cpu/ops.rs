@@ -99,8 +99,8 @@ pub fn attend_head(q: &[f32], keys: &[u16], values: &[u16], n: usize, scale: f32
     attend_head_with(Kernel::best(), q, keys, values, n, scale, scores, out);
 }
 
-/// [`attend_head`] on a chosen kernel. The scalar loops are the reference; the AVX2 ones convert
-/// eight cached values per instruction and differ only in summation order.
+/// [`attend_head`] on a chosen kernel. The scalar loops are the reference; the AVX2 and SIMD128
+/// ones convert eight cached values at a time and differ only in summation order.
 ///
 /// As in llama.cpp's CPU attention (no flash attention), `q` and the probabilities are rounded
 /// to f16 precision before their mat-muls with the f16 cache. This matters more than it looks:
@@ -131,6 +131,10 @@ pub fn attend_head_with(
         // checked above.
         unsafe { super::avx2::scores_f16(q16, keys, n, scale, scores) };
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if vector {
+        super::simd128::scores_f16(q16, keys, n, scale, scores);
+    }
     if !vector {
         for (j, s) in scores.iter_mut().enumerate() {
             *s = dot_f16_row(q16, &keys[j * d..(j + 1) * d]) * scale;
@@ -144,6 +148,10 @@ pub fn attend_head_with(
     if vector {
         // SAFETY: as above.
         unsafe { super::avx2::weighted_sum_f16(scores, values, out) };
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if vector {
+        super::simd128::weighted_sum_f16(scores, values, out);
     }
     if !vector {
         out.fill(0.0);
@@ -159,7 +167,11 @@ fn vector_attention(kernel: Kernel, d: usize) -> bool {
     {
         kernel == Kernel::Avx2 && d.is_multiple_of(8)
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        kernel == Kernel::Simd128 && d.is_multiple_of(8)
+    }
+    #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
     {
         let _ = (kernel, d);
         false

@@ -35,6 +35,7 @@ pub struct ThreadPool {
 }
 
 const SPINS_BEFORE_YIELD: u32 = 20_000;
+#[cfg(not(target_arch = "wasm32"))]
 const YIELDS_BEFORE_SLEEP: u32 = 2_000;
 
 impl ThreadPool {
