@@ -201,11 +201,18 @@ function stat(v) {
   return { mean, lo: Math.max(mean - half, Math.min(...v)), hi: Math.min(mean + half, Math.max(...v)), n };
 }
 
-test('a worker sweep of 200 runs plots with intervals and its rows equal `council sweep` for the same seeds', async () => {
+test('a worker sweep of 200 runs survives leaving the tab, plots with intervals and its rows equal `council sweep` for the same seeds', async () => {
   const page = await env.newPage();
   await sweepForm(page, { values: '0.2:0.9:8', seeds: 25 });
   await page.click('[data-testid=sweep-start]');
-  await page.waitForSelector('[data-testid=sweep-time]', { timeout: 120_000 });
+  // Watching a run meanwhile neither stops the sweep nor loses its result or form.
+  await page.click('[data-testid=tab-watch]');
+  await page.waitForSelector('[data-testid=sweep-time]', { state: 'attached', timeout: 120_000 });
+  assert.equal(await page.isVisible('[data-testid=sweep-time]'), false, 'the sweep view is hidden on the watch tab');
+  await page.click('[data-testid=tab-edit]');
+  await page.click('[data-testid=tab-sweep]');
+  await page.waitForSelector('[data-testid=sweep-time]', { timeout: 5_000 });
+  assert.equal(await page.inputValue('[data-testid=sweep-x-values]'), '0.2:0.9:8');
   assert.match(await page.textContent('[data-testid=sweep-time]'), /^200 runs in .* computing in the worker/);
   assert.equal(await page.getAttribute('[data-testid=sweep-progress]', 'value'), '200');
   assert.ok(await page.locator('.sweep-result svg path, .sweep-result svg polyline, .sweep-result svg polygon').count() >= 1, 'a line plot with its band is drawn');

@@ -123,6 +123,9 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
     let scenario = RwSignal::new(initial.clone());
     let seed = RwSignal::new(initial.seed);
     let tab = RwSignal::new(start);
+    // The sweep view mounts on its first visit and then stays (hidden on other tabs), so a
+    // running sweep, its form and its last result survive watching or editing meanwhile.
+    let sweep_opened = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || tab.get() == Tab::Sweep);
     let history: RwSignal<Vec<Arc<RunData>>> = RwSignal::new(Vec::new());
     let current: RwSignal<Option<Arc<RunData>>> = RwSignal::new(None);
     let share: RwSignal<Option<String>> = RwSignal::new(None);
@@ -326,10 +329,12 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
             <crate::backends::view::LivePanel live=live />
             <div class="tab-body">
                 <div class:hidden=move || tab.get() != Tab::Watch>{watch}</div>
+                {move || sweep_opened.get().then(|| view! {
+                    <div class:hidden=move || tab.get() != Tab::Sweep><SweepView scenario=scenario seed=seed /></div>
+                })}
                 {move || match tab.get() {
-                    Tab::Watch => ().into_any(),
+                    Tab::Watch | Tab::Sweep => ().into_any(),
                     Tab::Edit => view! { <Editor scenario=scenario seed=seed /> }.into_any(),
-                    Tab::Sweep => view! { <SweepView scenario=scenario seed=seed /> }.into_any(),
                     Tab::Paper => view! { <PaperCard scenario=scenario /> }.into_any(),
                     Tab::History => view! { <SessionHistory history=history current=current tab=tab /> }.into_any(),
                 }}
