@@ -29,7 +29,8 @@
 //! JS hooks (`window.wasmBindings`, see `test_hooks.rs`): `current_log_hash()`,
 //! `current_cursor()`, `current_log_len()` (read from the run view's `data-log-hash`,
 //! `data-cursor`, `data-log-len` attributes, so no global state), and
-//! `builtin_log_hash(id, seed)` (runs a built-in in wasm; compare with the CLI).
+//! `builtin_log_hash(id, seed)` (runs a built-in in wasm; compare with the CLI). The LLM engine
+//! hooks run in the worker bundle instead (`engine_hooks`), so the main wasm carries no engine.
 //! Graph nodes above 60 agents drop their text labels (answer and name stay in the node's
 //! `aria-label`); message dots live in a second SVG layered over `[data-testid=graph]`.
 //! Browser tests: `tests/browser/app-playground.test.mjs`; the XSS corpus in `app-xss.test.mjs`.
@@ -37,6 +38,7 @@
 pub mod backends;
 pub mod cast;
 pub mod engine;
+pub mod engine_hooks;
 pub mod export;
 pub mod fixture;
 pub mod layout;

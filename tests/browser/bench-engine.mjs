@@ -1,5 +1,5 @@
 // Benchmark (prints figures, asserts nothing): in one headless Chromium run, Council's CPU
-// path (the app's wasm, SIMD128) against wllama (llama.cpp in wasm, npm @wllama/wllama) on
+// path (the app's worker wasm, SIMD128, timed inside the worker) against wllama (llama.cpp in wasm, npm @wllama/wllama) on
 // the same GGUF, the same chat prompt, greedy, 64 tokens, 1 thread each; then the WebGPU
 // path on whatever adapter the browser has (SwiftShader here: correctness only, its speed
 // says nothing about a real GPU) with its dispatches and submits per decoded token.
@@ -84,15 +84,10 @@ try {
   const cpuRuns = [];
   // The first run is the warm-up (the browser's optimizing tier compiles the hot functions).
   for (let r = 0; r <= REPS; r++) {
-    cpuRuns.push(await page.evaluate(([prompt, n]) => {
-      const w = window.wasmBindings;
-      const t0 = performance.now();
-      let next = w.engine_cpu_prefill(Uint32Array.from(prompt));
-      const t1 = performance.now();
-      const ids = [next];
-      for (let i = 0; i < n; i++) { next = w.engine_cpu_decode(next); ids.push(next); }
-      const t2 = performance.now();
-      return { prefill: prompt.length / ((t1 - t0) / 1000), decode: n / ((t2 - t1) / 1000), ids };
+    // Timed inside the worker (no message round trip per token in the figures).
+    cpuRuns.push(await page.evaluate(async ([prompt, n]) => {
+      const r = JSON.parse(await window.engineCall('cpu_greedy', Uint32Array.from(prompt), n));
+      return { prefill: prompt.length / (r.prefill_ms / 1000), decode: n / (r.decode_ms / 1000), ids: r.ids };
     }, [prompt, N_NEW]));
   }
   cpuRuns.shift();
@@ -128,16 +123,16 @@ try {
     // prompt's first token has a top-2 margin of 0.09 in llama.cpp) does not hide whether
     // the following greedy ids agree.
     const g = await page.evaluate(async ([prompt, n, cpuFirst]) => {
-      const w = window.wasmBindings;
       const t0 = performance.now();
-      const first = await w.engine_gpu_prefill(Uint32Array.from(prompt));
+      const first = await window.engineCall('gpu_prefill', Uint32Array.from(prompt));
       const t1 = performance.now();
-      const before = JSON.parse(w.engine_gpu_counts());
-      const ids = await w.engine_gpu_generate(cpuFirst, n);
+      const before = JSON.parse(await window.engineCall('gpu_counts'));
       const t2 = performance.now();
-      const after = JSON.parse(w.engine_gpu_counts());
+      const ids = await window.engineCall('gpu_generate', cpuFirst, n);
+      const t3 = performance.now();
+      const after = JSON.parse(await window.engineCall('gpu_counts'));
       return {
-        prefill: prompt.length / ((t1 - t0) / 1000), decode: ids.length / ((t2 - t1) / 1000),
+        prefill: prompt.length / ((t1 - t0) / 1000), decode: ids.length / ((t3 - t2) / 1000),
         first, ids, per_layer: after.per_layer, per_token: after.per_token, n_layers: after.n_layers,
         submits_per_token: (after.submits - before.submits) / ids.length,
       };

@@ -1,6 +1,8 @@
-// Shared by engine.test.mjs and bench-engine.mjs: the page with the app's wasm and the test
-// model mounted at /models/, the llama.cpp reference logits, and the teacher-forced comparison
-// (run inside the page so the vocab-sized logit rows never cross into Node).
+// Shared by engine.test.mjs, bench-engine.mjs and the WebGPU smoke test: the page with the test
+// model mounted at /models/, the engine-hooks worker (the app's `council-worker` bundle under the
+// name `council-engine-hooks`, app/src/engine_hooks.rs), the llama.cpp reference logits, and the
+// teacher-forced comparison (run inside the page so the vocab-sized logit rows never cross into
+// Node).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,12 +33,46 @@ export async function openEnginePage(mounts = {}) {
   return { env, page, modelUrl };
 }
 
+/**
+ * Starts the engine-hooks worker in `page` once and defines `window.engineCall(call, ...args)`,
+ * a promise of the worker's answer (rejected with its error text). Model bytes are transferred,
+ * not copied.
+ */
+export async function startEngineWorker(page) {
+  await page.evaluate(async () => {
+    if (window.engineCall) return;
+    const worker = new Worker('./council-worker_loader.js', { name: 'council-engine-hooks' });
+    const pending = new Map();
+    let next = 1;
+    await new Promise((resolve, reject) => {
+      worker.onerror = e => reject(new Error(`the engine worker did not start: ${e.message}`));
+      worker.onmessage = e => { if (e.data?.ready) resolve(); };
+    });
+    worker.onmessage = e => {
+      const p = pending.get(e.data?.id);
+      if (!p) return;
+      pending.delete(e.data.id);
+      if ('error' in e.data) p.reject(new Error(e.data.error)); else p.resolve(e.data.value);
+    };
+    worker.onerror = e => {
+      for (const p of pending.values()) p.reject(new Error(`engine worker error: ${e.message}`));
+      pending.clear();
+    };
+    window.engineCall = (call, ...args) => new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, call, args }, args.filter(a => a instanceof Uint8Array).map(a => a.buffer));
+    });
+  });
+}
+
 /** Fetches the model in the page and loads it into the CPU (`'cpu'`) or WebGPU (`'gpu'`) engine. */
 export async function loadModel(page, modelUrl, kind) {
+  await startEngineWorker(page);
   return page.evaluate(async ([url, kind]) => {
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
     const t0 = performance.now();
-    const info = kind === 'cpu' ? window.wasmBindings.engine_cpu_load(bytes) : await window.wasmBindings.engine_gpu_load(bytes);
+    const info = await window.engineCall(`${kind}_load`, bytes);
     return { info, load_ms: performance.now() - t0 };
   }, [modelUrl, kind]);
 }
@@ -53,9 +89,7 @@ export async function compareWithReference(page, kind, sequences, limit = null) 
     for (const s of seqs) {
       const tokens = Uint32Array.from(limit ? s.tokens.slice(0, limit) : s.tokens);
       const t0 = performance.now();
-      const logits = kind === 'cpu'
-        ? window.wasmBindings.engine_cpu_logits(tokens)
-        : await window.wasmBindings.engine_gpu_logits(tokens);
+      const logits = await window.engineCall(`${kind}_logits`, tokens);
       out.ms += performance.now() - t0;
       out.tokens += tokens.length;
       const vocab = logits.length / tokens.length;

@@ -1,11 +1,12 @@
-// The LLM engine in the browser on the real test model, against llama.cpp's teacher-forced
+// The LLM engine in the browser on the real test model (in the app's worker bundle, as the app
+// runs it), against llama.cpp's teacher-forced
 // logits (target/reference/logits.json): the CPU path (wasm, SIMD128 kernels) on every
 // reference sequence, and the WebGPU path (SwiftShader here) on short prefixes, with its
 // dispatches and submits per decoded token. Criteria as natively (architecture §7): top-1
 // agreement where llama.cpp's top1−top2 margin > 0.5, mean |Δlogit| over its top-5 < 0.5.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openEnginePage, loadModel, readReference, compareWithReference } from './engine-helpers.mjs';
+import { openEnginePage, loadModel, readReference, compareWithReference, startEngineWorker } from './engine-helpers.mjs';
 
 let env, page, modelUrl, reference;
 before(async () => {
@@ -18,7 +19,8 @@ const summary = r => `${r.agree}/${r.decisive} top-1 agree where margin > 0.5; m
 
 test('the SIMD128 dot-product and attention kernels equal the scalar ones on random Q4_0/Q4_1/Q8_0 blocks and f16 caches', async () => {
   for (const seed of [1, 7, 2024]) {
-    const r = JSON.parse(await page.evaluate(s => window.wasmBindings.engine_kernel_check(s), seed));
+    await startEngineWorker(page);
+    const r = JSON.parse(await page.evaluate(s => window.engineCall('kernel_check', s), seed));
     assert.equal(r.kernel, 'simd128', 'the release build enables +simd128 (.cargo/config.toml)');
     assert.ok(r.compared > 500, `compared ${r.compared} outputs`);
     // Same integer block sums; only the f32 summation order of block terms differs.
@@ -49,11 +51,10 @@ test('WebGPU path (SwiftShader): teacher-forced logits agree with llama.cpp on s
   assert.ok(r.delta_mean < 0.5, `mean |Δlogit| ${r.delta_mean}`);
 
   const work = await page.evaluate(async tokens => {
-    const w = window.wasmBindings;
-    const first = await w.engine_gpu_prefill(Uint32Array.from(tokens));
-    const before = JSON.parse(w.engine_gpu_counts());
-    const ids = await w.engine_gpu_generate(first, 4);
-    const afterCounts = JSON.parse(w.engine_gpu_counts());
+    const first = await window.engineCall('gpu_prefill', Uint32Array.from(tokens));
+    const before = JSON.parse(await window.engineCall('gpu_counts'));
+    const ids = await window.engineCall('gpu_generate', first, 4);
+    const afterCounts = JSON.parse(await window.engineCall('gpu_counts'));
     return { before, after: afterCounts, generated: ids.length };
   }, reference.sequences[0].tokens.slice(0, 8));
   const submitsPerToken = (work.after.submits - work.before.submits) / work.generated;

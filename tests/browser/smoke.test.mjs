@@ -1,9 +1,10 @@
-// Foundation smoke tests: the app loads cleanly, and wgpu compiled into the app reaches a
-// WebGPU adapter and computes correctly.
+// Foundation smoke tests: the app loads cleanly, and wgpu compiled into the app's worker bundle
+// reaches a WebGPU adapter and computes correctly.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { launch, openApp, screenshot } from './harness.mjs';
+import { startEngineWorker } from './engine-helpers.mjs';
 
 let env;
 before(async () => { env = await launch(); });
@@ -19,9 +20,10 @@ test('the app loads with zero console errors and shows the home screen', async (
   assert.deepEqual(page.errors, []);
 });
 
-test('wgpu inside the wasm gets a WebGPU adapter and runs a WGSL dispatch correctly', async () => {
+test('wgpu inside the worker wasm gets a WebGPU adapter and runs a WGSL dispatch correctly', async () => {
   const page = await openApp(env);
-  const report = JSON.parse(await page.evaluate(() => window.wasmBindings.webgpu_selftest(1000)));
+  await startEngineWorker(page);
+  const report = JSON.parse(await page.evaluate(() => window.engineCall('webgpu_selftest', 1000)));
   console.log('webgpu selftest:', report);
   assert.equal(report.n, 1000);
   assert.ok(report.max_abs_error <= 1e-5, `max error ${report.max_abs_error}`);
