@@ -68,11 +68,11 @@ pub fn frame_at(events: &[Event], n_agents: usize, cursor: usize) -> Frame {
         let cur = &events[cursor - 1];
         f.active = actor(&cur.kind).filter(|a| (*a as usize) < n_agents);
         for e in &events[cursor.saturating_sub(TRAIL)..cursor] {
-            if let EventKind::Message { from, to, msg_kind, .. } = &e.kind {
-                if (*from as usize) < n_agents {
-                    let to: Vec<_> = to.iter().copied().filter(|t| (*t as usize) < n_agents).collect();
-                    f.flights.push(Flight { seq: e.seq, from: *from, to, kind: msg_kind.clone() });
-                }
+            if let EventKind::Message { from, to, msg_kind, .. } = &e.kind
+                && (*from as usize) < n_agents
+            {
+                let to: Vec<_> = to.iter().copied().filter(|t| (*t as usize) < n_agents).collect();
+                f.flights.push(Flight { seq: e.seq, from: *from, to, kind: msg_kind.clone() });
             }
         }
     }
@@ -201,12 +201,12 @@ pub fn totals(events: &[Event]) -> Totals {
 pub fn confidence_series(events: &[Event], n_agents: usize) -> Vec<Vec<(u32, f64)>> {
     let mut out = vec![Vec::<(u32, f64)>::new(); n_agents];
     for e in events {
-        if let EventKind::Answer { agent, confidence: Some(c), answer: Some(_), .. } = &e.kind {
-            if let Some(s) = out.get_mut(*agent as usize) {
-                match s.last_mut() {
-                    Some(last) if last.0 == e.round => last.1 = *c,
-                    _ => s.push((e.round, *c)),
-                }
+        if let EventKind::Answer { agent, confidence: Some(c), answer: Some(_), .. } = &e.kind
+            && let Some(s) = out.get_mut(*agent as usize)
+        {
+            match s.last_mut() {
+                Some(last) if last.0 == e.round => last.1 = *c,
+                _ => s.push((e.round, *c)),
             }
         }
     }

@@ -63,6 +63,10 @@ impl Player {
         self.run.with(|r| r.log.len())
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn seek(&self, c: usize) {
         self.cursor.set(c.min(self.len()));
     }
