@@ -105,28 +105,15 @@ def greedy(llm, prompt, n, eog):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=os.environ.get("COUNCIL_TEST_MODEL", str(DEFAULT_MODEL)))
-    ap.add_argument("--out", default=os.environ.get("COUNCIL_REFERENCE_DIR", str(REPO / "target/reference")))
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-
-    model = Path(args.model)
-    if not model.is_file():
-        sys.exit(f"model not found: {model} (scripts/setup fetches it)")
-    out = Path(args.out)
-    if out.suffix != ".json":
-        out = out / "logits.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-
+def write_reference(model, out, threads=2):
+    """Evaluates every sequence on `model` (a GGUF path) and writes the JSON to `out`."""
     t0 = time.time()
     llm = Llama(
         model_path=str(model),
         n_ctx=1024,
         n_batch=512,
-        n_threads=args.threads,
-        n_threads_batch=args.threads,
+        n_threads=threads,
+        n_threads_batch=threads,
         logits_all=True,
         seed=0,
         verbose=False,
@@ -172,18 +159,36 @@ def main():
 
     sha = hashlib.sha256(model.read_bytes()).hexdigest()
     doc = {
-        "generator": "tests/reference/make_logits_reference.py",
+        "generator": "tests/reference/" + Path(sys.argv[0]).name,
         "engine": f"llama-cpp-python {llama_cpp.__version__}",
         "system_info": llama_cpp.llama_print_system_info().decode(),
         "model": model.name,
         "model_sha256": sha,
-        "n_threads": args.threads,
+        "n_threads": threads,
         "eog_ids": eog,
         "sequences": sequences,
     }
     out.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
     n_pos = sum(len(s["positions"]) for s in sequences)
     print(f"wrote {out}: {len(sequences)} sequences, {n_pos} positions, {time.time() - t0:.1f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=os.environ.get("COUNCIL_TEST_MODEL", str(DEFAULT_MODEL)))
+    ap.add_argument("--out", default=os.environ.get("COUNCIL_REFERENCE_DIR", str(REPO / "target/reference")))
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    model = Path(args.model)
+    if not model.is_file():
+        sys.exit(f"model not found: {model} (scripts/setup fetches it)")
+    out = Path(args.out)
+    if out.suffix != ".json":
+        out = out / "logits.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    write_reference(model, out, args.threads)
 
 
 if __name__ == "__main__":

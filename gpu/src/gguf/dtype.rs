@@ -87,13 +87,19 @@ const TABLE: &[(GgmlType, u32, &str, u32, u32)] = &[
 ];
 
 impl GgmlType {
-    /// The weight types the engine computes with (CPU and WGSL paths).
-    pub const SUPPORTED_WEIGHTS: [GgmlType; 5] = [
+    /// The weight types the engine loads (CPU and WGSL paths): the first five are computed on
+    /// directly, the rest are rewritten into them at load (`quant::Transcoded`).
+    pub const SUPPORTED_WEIGHTS: [GgmlType; 10] = [
         GgmlType::F32,
         GgmlType::F16,
         GgmlType::Q4_0,
         GgmlType::Q4_1,
         GgmlType::Q8_0,
+        GgmlType::Q4K,
+        GgmlType::Q5K,
+        GgmlType::Q6K,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
     ];
 
     /// The type with this GGUF id, or `None` for ids ggml does not define (or has removed).

@@ -29,6 +29,11 @@ impl<B: AsRef<[u8]>> GgufFile<B> {
         self.bytes.as_ref()
     }
 
+    /// The parsed header and the bytes, apart.
+    pub fn into_parts(self) -> (Gguf, B) {
+        (self.gguf, self.bytes)
+    }
+
     /// The data of the named tensor, borrowed from the file.
     pub fn tensor_data(&self, name: &str) -> Result<&[u8]> {
         let info = self
@@ -61,7 +66,7 @@ impl GgufFile<Vec<u8>> {
 /// Asks Linux to back the weights with 2 MiB pages before they are read in. Decode streams
 /// every weight once per token; with 4 KiB pages that is a TLB miss every 4 KiB.
 #[cfg(target_os = "linux")]
-fn advise_huge_pages(buf: &mut Vec<u8>) {
+pub(crate) fn advise_huge_pages(buf: &mut Vec<u8>) {
     const HUGE: usize = 2 << 20;
     let start = buf.as_mut_ptr() as usize;
     let aligned = start.next_multiple_of(HUGE);
@@ -75,7 +80,7 @@ fn advise_huge_pages(buf: &mut Vec<u8>) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_: &mut Vec<u8>) {}
+pub(crate) fn advise_huge_pages(_: &mut Vec<u8>) {}
 
 /// Reads only as much of a file as its header needs (metadata and tensor infos, not the
 /// weights): enough for the tokenizer or [`super::ModelConfig`] without loading the model.

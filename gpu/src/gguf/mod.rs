@@ -27,6 +27,7 @@ pub use config::{ModelConfig, RopeStyle, layer_tensor};
 pub use dtype::GgmlType;
 pub use error::{GgufError, Result};
 pub use file::{GgufFile, read_header};
+pub(crate) use file::advise_huge_pages;
 pub use header::{DEFAULT_ALIGNMENT, Gguf};
 pub use tensor::{MAX_DIMS, TensorInfo};
 pub use value::{Array, MAX_ARRAY_DEPTH, Metadata, Value, ValueType};

@@ -375,9 +375,9 @@ fn model_config_rejects_unsupported_models_clearly() {
         let file = GgufFile::from_bytes(b.build()).unwrap();
         ModelConfig::from_gguf(&file).unwrap_err().to_string()
     };
-    let msg = err(&tiny_llama(GgmlType::Q5_0, true));
+    let msg = err(&tiny_llama(GgmlType::Iq4Nl, true));
     assert!(
-        msg.contains("token_embd.weight") && msg.contains("type Q5_0") && msg.contains("Q4_1"),
+        msg.contains("token_embd.weight") && msg.contains("type IQ4_NL") && msg.contains("Q4_1"),
         "{msg}"
     );
 

@@ -88,6 +88,8 @@ pub enum QuantError {
     RowNotBlockAligned { format: WeightFormat, cols: usize },
     SizeMismatch { expected: usize, actual: usize },
     TooLarge,
+    /// A row of a type rewritten at load ([`super::Transcoded`]) that is not whole blocks.
+    TranscodeShape { from: &'static str, cols: usize },
 }
 
 impl fmt::Display for QuantError {
@@ -95,7 +97,8 @@ impl fmt::Display for QuantError {
         match self {
             Self::UnsupportedType(id) => write!(
                 f,
-                "ggml tensor type {id} is not supported (supported: F32, F16, Q4_0, Q4_1, Q8_0)"
+                "ggml tensor type {id} is not supported (supported: F32, F16, Q4_0, Q4_1, Q8_0, and \
+                 Q4_K, Q5_K, Q6_K, Q5_0, Q5_1 rewritten at load)"
             ),
             Self::RowNotBlockAligned { format, cols } => {
                 write!(f, "a {format} row of {cols} elements is not a whole number of blocks")
@@ -103,7 +106,10 @@ impl fmt::Display for QuantError {
             Self::SizeMismatch { expected, actual } => {
                 write!(f, "tensor data is {actual} bytes, its shape needs {expected}")
             }
-            Self::TooLarge => f.write_str("tensor size overflows"),
+            Self::TooLarge => f.write_str("tensor size overflows (or a block scale exceeds f16)"),
+            Self::TranscodeShape { from, cols } => {
+                write!(f, "a {from} row of {cols} elements is not a whole number of blocks")
+            }
         }
     }
 }

@@ -109,7 +109,7 @@ fn f16_and_f32_rows_round_trip_exactly() {
 fn bad_shapes_are_errors() {
     assert!(QMatrix::new(WeightFormat::Q4_1, 2, 40, &[0; 60]).is_err(), "40 is not a whole number of blocks");
     assert!(QMatrix::new(WeightFormat::Q4_1, 2, 32, &[0; 39]).is_err(), "data too short");
-    assert!(WeightFormat::from_ggml_type(12).is_err(), "Q4_K is not supported yet");
+    assert!(WeightFormat::from_ggml_type(12).is_err(), "Q4_K is rewritten at load, never computed on directly");
     let w = QMatrix::new(WeightFormat::Q8_0, 1, 32, &[0; 34]).unwrap();
     let mut out = [0.0f32; 1];
     assert!(matvec(&w, &[0.0; 64], &mut out).is_err());
@@ -226,4 +226,126 @@ fn activation_quantization_matches_llama_cpp_rules() {
     let zeros = QuantizedActs::new(WeightFormat::Q8_0, &[0.0; 32], 32).unwrap();
     assert_eq!(zeros.d[0], 0.0);
     assert!(zeros.qs.iter().all(|q| *q == 0));
+}
+
+/// Random bytes for `blocks` blocks of a rewritten type, with its f16 scale fields set to
+/// plausible weight scales (random bits would give NaN/huge scales no real file has).
+fn random_blocks(t: Transcoded, blocks: usize, seed: u64) -> Vec<u8> {
+    let (size, scale_at): (usize, &[usize]) = match t {
+        Transcoded::Q5_0 => (22, &[0]),
+        Transcoded::Q5_1 => (24, &[0, 2]),
+        Transcoded::Q4K => (144, &[0, 2]),
+        Transcoded::Q5K => (176, &[0, 2]),
+        Transcoded::Q6K => (210, &[208]),
+    };
+    let noise = values(blocks * size, seed, 1.0);
+    let mut out: Vec<u8> = noise.iter().map(|v| ((v + 1.0) * 127.9) as u8).collect();
+    for (b, block) in out.chunks_exact_mut(size).enumerate() {
+        for (i, &at) in scale_at.iter().enumerate() {
+            let d = 1e-3 + 1e-2 * noise[b * size + i].abs();
+            block[at..at + 2].copy_from_slice(&f32_to_f16_bits(d).to_le_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn rewritten_types_keep_their_values() {
+    let all = [Transcoded::Q5_0, Transcoded::Q5_1, Transcoded::Q4K, Transcoded::Q5K, Transcoded::Q6K];
+    for t in all {
+        let (rows, cols) = (3, 512);
+        let blocks_per_row = if matches!(t, Transcoded::Q5_0 | Transcoded::Q5_1) { cols / 32 } else { cols / QK_K };
+        let src = random_blocks(t, rows * blocks_per_row, 7 + t as u64);
+        let out = transcode(ggml_id(t), cols, &src)
+            .unwrap()
+            .expect("a rewritten type");
+        assert_eq!(out.0, t.target());
+        assert_eq!(out.1.len(), rows * t.target().row_bytes(cols).unwrap(), "{t:?}");
+        let src_row = src.len() / rows;
+        let dst_row = out.1.len() / rows;
+        for r in 0..rows {
+            let (mut want, mut got) = (vec![0.0f32; cols], vec![0.0f32; cols]);
+            t.dequantize_row(&src[r * src_row..(r + 1) * src_row], &mut want).unwrap();
+            dequantize_row(t.target(), &out.1[r * dst_row..(r + 1) * dst_row], &mut got).unwrap();
+            assert!(want.iter().any(|v| *v != 0.0));
+            for (block, (w, g)) in want.chunks(32).zip(got.chunks(32)).enumerate() {
+                let amax = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                // Q5_0 is exact; Q4_K only rounds each sub-block's scale and offset to f16; the
+                // Q8_0 requantizations may move a value by half a step (plus the f16 scale).
+                let bound = match t {
+                    Transcoded::Q5_0 => 0.0,
+                    Transcoded::Q4K => amax * 2e-3,
+                    _ => amax / 254.0 * 1.01 + amax * 1e-3,
+                };
+                for (j, (a, b)) in w.iter().zip(g).enumerate() {
+                    assert!((a - b).abs() <= bound, "{t:?} row {r} block {block} [{j}]: {a} vs {b} (bound {bound})");
+                }
+            }
+        }
+    }
+}
+
+fn ggml_id(t: Transcoded) -> u32 {
+    match t {
+        Transcoded::Q5_0 => 6,
+        Transcoded::Q5_1 => 7,
+        Transcoded::Q4K => 12,
+        Transcoded::Q5K => 13,
+        Transcoded::Q6K => 14,
+    }
+}
+
+/// Hand-built blocks pin the bit layouts of ggml-common.h (the logits test against llama.cpp on
+/// requantized files checks them end to end).
+#[test]
+fn k_quant_layouts_decode_known_values() {
+    // Q4_K: d = 1, dmin = 0.5; sub-block 5 takes its scale from the high half of byte 9 and the
+    // top bits of byte 1, its min from byte 9's high nibble and the top bits of byte 5.
+    let mut b = vec![0u8; 144];
+    b[0..2].copy_from_slice(&f32_to_f16_bits(1.0).to_le_bytes());
+    b[2..4].copy_from_slice(&f32_to_f16_bits(0.5).to_le_bytes());
+    b[4 + 9] = 0x3 | (0x2 << 4); // sub 5: scale low 4 bits 3, min low 4 bits 2
+    b[4 + 1] = 0b01 << 6; // scale high bits → +16
+    b[4 + 5] = 0b10 << 6; // min high bits → +32
+    b[16 + 2 * 32 + 7] = 0x90; // sub-block 5 = high nibbles of bytes 64..96: element 7 → 9
+    let mut out = vec![0.0f32; 256];
+    Transcoded::Q4K.dequantize_row(&b, &mut out).unwrap();
+    let (sc, m) = (19.0, 34.0);
+    assert_eq!(out[5 * 32 + 7], sc * 9.0 - 0.5 * m);
+    assert_eq!(out[5 * 32 + 8], -0.5 * m);
+    assert_eq!(out[4 * 32 + 7], 0.0, "sub-block 4 has scale 0 and min 0");
+    let (format, q41) = transcode(12, 256, &b).unwrap().unwrap();
+    assert_eq!(format, WeightFormat::Q4_1);
+    let mut back = vec![0.0f32; 256];
+    dequantize_row(WeightFormat::Q4_1, &q41, &mut back).unwrap();
+    assert_eq!(back, out, "small integer scales are exact in f16");
+
+    // Q6_K: d = 0.25 at the end; element 64+l of the first half reads ql[l]'s high nibble and
+    // qh[l] bits 4..6, scaled by scales[4 + l/16].
+    let mut b = vec![0u8; 210];
+    b[208..210].copy_from_slice(&f32_to_f16_bits(0.25).to_le_bytes());
+    b[3] = 0xA0; // ql[3] high nibble 10
+    b[128 + 3] = 0b10 << 4; // qh[3] bits 4..6 = 2 → q = 10 | 32 = 42
+    b[192 + 4] = (-3i8) as u8;
+    Transcoded::Q6K.dequantize_row(&b, &mut out).unwrap();
+    assert_eq!(out[64 + 3], 0.25 * -3.0 * (42.0 - 32.0));
+    assert_eq!(out[0], 0.25 * 0.0 * -32.0, "scale 0 zeroes the first group");
+
+    // Q5_0: bit j of qh is the fifth bit of element j; element 20 is byte 4's high nibble.
+    let mut b = vec![0u8; 22];
+    b[0..2].copy_from_slice(&f32_to_f16_bits(2.0).to_le_bytes());
+    b[2..6].copy_from_slice(&(1u32 << 20).to_le_bytes());
+    b[6 + 4] = 0x70;
+    let mut out = vec![0.0f32; 32];
+    Transcoded::Q5_0.dequantize_row(&b, &mut out).unwrap();
+    assert_eq!(out[20], 2.0 * (23.0 - 16.0));
+    assert_eq!(out[4], 2.0 * -16.0);
+}
+
+#[test]
+fn rewriting_rejects_partial_blocks() {
+    assert!(transcode(12, 128, &[0; 72]).is_err(), "Q4_K rows are whole 256-weight blocks");
+    assert!(transcode(14, 256, &[0; 200]).is_err(), "truncated Q6_K data");
+    assert!(transcode(11, 256, &[0; 110]).unwrap_err().to_string().contains("Q4_K"), "Q3_K is named as unsupported");
+    assert_eq!(transcode(3, 32, &[0; 20]).unwrap(), None, "Q4_1 is read as is");
 }

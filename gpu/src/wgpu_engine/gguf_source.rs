@@ -1,6 +1,8 @@
 //! Loading the engine straight from a parsed GGUF file: the reader's [`ModelConfig`] becomes
 //! a [`LlamaConfig`], and the file itself is the [`WeightSource`] (zero-copy tensor bytes).
 
+use std::borrow::Cow;
+
 use super::model::{LlamaConfig, TensorView, WeightSource};
 use super::{EngineOptions, WgpuEngine};
 use crate::device::Gpu;
@@ -26,6 +28,8 @@ impl From<&ModelConfig> for LlamaConfig {
     }
 }
 
+/// Tensors come straight from the file's bytes, except K-quant / 5-bit ones, which are
+/// rewritten into a type the kernels read ([`crate::quant::Transcoded`]) when asked for.
 impl<B: AsRef<[u8]>> WeightSource for GgufFile<B> {
     fn tensor(&self, name: &str) -> Option<TensorView<'_>> {
         let info = self.gguf().tensor(name)?;
@@ -33,11 +37,16 @@ impl<B: AsRef<[u8]>> WeightSource for GgufFile<B> {
         if dims.len() > 2 {
             return None;
         }
-        Some(TensorView {
-            ggml_type: info.dtype.id(),
-            ne: [dims.first().copied().unwrap_or(1), dims.get(1).copied().unwrap_or(1)],
-            data: self.data_of(info).ok()?,
-        })
+        let ne = [dims.first().copied().unwrap_or(1), dims.get(1).copied().unwrap_or(1)];
+        let data = self.data_of(info).ok()?;
+        let cols = usize::try_from(ne[0]).ok()?;
+        match crate::quant::transcode(info.dtype.id(), cols, data) {
+            Ok(Some((format, bytes))) => {
+                Some(TensorView { ggml_type: format.ggml_type(), ne, data: Cow::Owned(bytes) })
+            }
+            // Types the kernels read, and ones nothing reads (the loader names those).
+            _ => Some(TensorView { ggml_type: info.dtype.id(), ne, data: Cow::Borrowed(data) }),
+        }
     }
 }
 

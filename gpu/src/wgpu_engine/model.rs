@@ -2,6 +2,8 @@
 //! tensors in GGUF naming (`blk.N.attn_q.weight`, ...). Kept as a small trait so the engine
 //! can load from the GGUF reader or from tensors made in tests.
 
+use std::borrow::Cow;
+
 /// Hyperparameters of a llama-family decoder (llama, smollm, qwen2, mistral...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LlamaConfig {
@@ -24,13 +26,13 @@ pub struct LlamaConfig {
     pub context_len: usize,
 }
 
-/// One weight tensor as stored in the file: ggml type id, ggml dims (`ne[0]` is the row
-/// width) and the raw bytes.
-#[derive(Clone, Copy, Debug)]
+/// One weight tensor: ggml type id, ggml dims (`ne[0]` is the row width) and its bytes —
+/// borrowed from the file, or owned when the source rewrote a type the kernels do not read.
+#[derive(Clone, Debug)]
 pub struct TensorView<'a> {
     pub ggml_type: u32,
     pub ne: [u64; 2],
-    pub data: &'a [u8],
+    pub data: Cow<'a, [u8]>,
 }
 
 /// Where the engine gets its weights from. Besides the usual tensors, an optional

@@ -86,7 +86,7 @@ pub struct SyntheticWeights(pub HashMap<String, (u32, [u64; 2], Vec<u8>)>);
 
 impl WeightSource for SyntheticWeights {
     fn tensor(&self, name: &str) -> Option<TensorView<'_>> {
-        self.0.get(name).map(|(t, ne, data)| TensorView { ggml_type: *t, ne: *ne, data })
+        self.0.get(name).map(|(t, ne, data)| TensorView { ggml_type: *t, ne: *ne, data: data.into() })
     }
 }
 

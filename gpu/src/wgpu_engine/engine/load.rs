@@ -10,7 +10,10 @@ fn tensor<'a>(w: &'a dyn WeightSource, name: &str) -> Result<TensorView<'a>, Str
 }
 
 fn matrix<'a>(w: &'a dyn WeightSource, name: &str, k: usize, rows: usize) -> Result<TensorView<'a>, String> {
-    let t = tensor(w, name)?;
+    shaped(tensor(w, name)?, name, k, rows)
+}
+
+fn shaped<'a>(t: TensorView<'a>, name: &str, k: usize, rows: usize) -> Result<TensorView<'a>, String> {
     if t.ne != [k as u64, rows as u64] {
         return Err(format!("`{name}` has shape {:?}, expected [{k}, {rows}]", t.ne));
     }
@@ -18,7 +21,7 @@ fn matrix<'a>(w: &'a dyn WeightSource, name: &str, k: usize, rows: usize) -> Res
 }
 
 fn packed(t: &TensorView, name: &str) -> Result<Vec<u32>, String> {
-    pack_rows(t.ggml_type, t.ne[0] as usize, t.ne[1] as usize, t.data).map_err(|e| format!("`{name}`: {e}"))
+    pack_rows(t.ggml_type, t.ne[0] as usize, t.ne[1] as usize, &t.data).map_err(|e| format!("`{name}`: {e}"))
 }
 
 /// A norm or bias vector as f32 (stored as F32, or F16 in some files).
@@ -258,12 +261,13 @@ impl WgpuEngine {
                 (kernels.embed.pipeline(device, &[embd.ggml_type]), kernels.embed.bind(device, &[&p, &tokens, buf, &x]))
             })
             .collect();
-        let (head_t, head_buffers) = match weights.tensor("output.weight") {
+        // Asked once: a K-quant output matrix is rewritten on every ask.
+        let (head_type, head_buffers) = match weights.tensor("output.weight") {
             Some(t) => {
-                let t = matrix(weights, "output.weight", c.dim, c.vocab).map(|_| t)?;
-                (t, b.parts("output.weight", &t)?)
+                let t = shaped(t, "output.weight", c.dim, c.vocab)?;
+                (t.ggml_type, b.parts("output.weight", &t)?)
             }
-            None => (embd, embd_parts),
+            None => (embd.ggml_type, embd_parts),
         };
         let output_norm = b.storage("output_norm", bytemuck::cast_slice(&vector(weights, "output_norm.weight", c.dim)?))?;
         let head_parts = head_buffers
@@ -281,7 +285,7 @@ impl WgpuEngine {
                         _pad: [0; 2],
                     },
                 );
-                let pipeline = kernels.lm_head.pipeline(device, &[head_t.ggml_type]);
+                let pipeline = kernels.lm_head.pipeline(device, &[head_type]);
                 ((pipeline, kernels.lm_head.bind(device, &[&p, &x, &output_norm, buf, &logits])), n.div_ceil(HEAD_ROWS) as u32)
             })
             .collect();
@@ -298,7 +302,7 @@ impl WgpuEngine {
                     out_offset: *lo as u32,
                     has_bias: 0,
                 };
-                let t = head_t.ggml_type;
+                let t = head_type;
                 matmul([t, t, MODE_STORE], params, &xn, buf, &no_bias, &logits)
             })
             .collect();
