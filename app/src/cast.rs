@@ -24,14 +24,11 @@ pub struct Cast {
 impl Cast {
     /// Short badge text for a backend profile.
     pub fn badge(backend: &str) -> &'static str {
-        if backend == "sim" {
-            "sim"
-        } else if backend.starts_with("local") {
-            "local"
-        } else if backend.starts_with("remote") {
-            "remote"
-        } else {
-            "?"
+        match council_core::Backend::parse(backend) {
+            Ok(council_core::Backend::Sim) => "sim",
+            Ok(council_core::Backend::Local(_)) => "local",
+            Ok(council_core::Backend::Remote(_)) => "remote",
+            Err(_) => "?",
         }
     }
 }

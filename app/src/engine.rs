@@ -8,9 +8,9 @@ use council_core::scenario::Scenario;
 /// "exact" for simulated agents only, "best-effort" with a local model, "recorded" with a
 /// remote API (a replay then uses the recorded answers).
 pub fn determinism(s: &Scenario) -> &'static str {
-    if s.agents.iter().any(|a| a.backend.starts_with("remote:")) {
+    if s.agents.iter().any(|a| a.backend.remote().is_some()) {
         "recorded"
-    } else if s.agents.iter().any(|a| a.backend.starts_with("local:")) {
+    } else if s.agents.iter().any(|a| a.backend.local().is_some()) {
         "best-effort"
     } else {
         "exact"
@@ -19,7 +19,7 @@ pub fn determinism(s: &Scenario) -> &'static str {
 
 /// Backends a scenario would use other than simulated agents (what a link gate shows).
 pub fn non_sim_backends(s: &Scenario) -> Vec<String> {
-    let mut v: Vec<String> = s.agents.iter().filter(|a| a.backend != "sim").map(|a| a.backend.clone()).collect();
+    let mut v: Vec<String> = s.agents.iter().filter(|a| !a.backend.is_sim()).map(|a| a.backend.to_string()).collect();
     v.sort();
     v.dedup();
     v
@@ -33,7 +33,7 @@ pub fn cast_of(s: &Scenario, seed: u64) -> Cast {
         agents: s
             .agents
             .iter()
-            .map(|a| AgentInfo { name: a.name.clone(), role: a.role.clone(), backend: a.backend.clone() })
+            .map(|a| AgentInfo { name: a.name.clone(), role: a.role.clone(), backend: a.backend.to_string() })
             .collect(),
         edges: graph.edges,
         layered,
@@ -53,7 +53,7 @@ pub fn now_ms() -> f64 {
 /// Runs `s` with `seed` using simulated agents (the only backend this build drives in the
 /// browser; LLM backends are gated before this is called).
 pub fn run(s: &Scenario, seed: u64, id: String, created_ms: f64) -> Result<RunData, String> {
-    let res = council_core::engine::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
+    let res = council_core::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
     let mut scenario = s.clone();
     scenario.seed = seed;
     Ok(RunData {
@@ -71,6 +71,6 @@ pub fn run(s: &Scenario, seed: u64, id: String, created_ms: f64) -> Result<RunDa
 
 /// Metrics of one simulated run, for sweeps (no cast or log kept).
 pub fn run_metrics(s: &Scenario, seed: u64) -> Result<Vec<(String, f64)>, String> {
-    let res = council_core::engine::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
+    let res = council_core::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
     Ok(res.metrics.0.into_iter().collect())
 }

@@ -9,7 +9,11 @@
 //! A run is written to both stores in one transaction, so a failure (quota!) leaves older
 //! runs exactly as they were. Errors come back as one readable sentence for the banner.
 
+use crate::AppCtx;
 use crate::run::RunData;
+use leptos::prelude::Update;
+use leptos::task::spawn_local;
+use std::sync::Arc;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
@@ -135,4 +139,19 @@ pub async fn delete(db: &Database, id: &str) -> Result<(), String> {
     tx.object_store("runs").map_err(explain)?.delete(id.to_string()).primitive().map_err(explain)?.await.map_err(explain)?;
     tx.object_store("bodies").map_err(explain)?.delete(id.to_string()).primitive().map_err(explain)?.await.map_err(explain)?;
     tx.commit().await.map_err(explain)
+}
+
+/// Saves a run to the history; failures go to the banner and leave older runs intact.
+pub fn save_run(ctx: AppCtx, run: Arc<RunData>) {
+    spawn_local(async move {
+        let res = async {
+            let db = open(move |m| ctx.fail(m)).await?;
+            save(&db, &run).await
+        }
+        .await;
+        match res {
+            Ok(()) => ctx.history_version.update(|v| *v += 1),
+            Err(e) => ctx.fail(e),
+        }
+    });
 }

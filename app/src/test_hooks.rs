@@ -39,6 +39,6 @@ pub fn current_log_len() -> Option<u32> {
 #[wasm_bindgen]
 pub fn builtin_log_hash(id: &str, seed: u64) -> Result<String, JsValue> {
     let s = council_core::builtin::builtin(id).map_err(|e| JsValue::from_str(&e.to_string()))?;
-    let r = council_core::engine::run_simulated_seed(&s, seed).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let r = council_core::run_simulated_seed(&s, seed).map_err(|e| JsValue::from_str(&e.to_string()))?;
     Ok(r.log.hash())
 }

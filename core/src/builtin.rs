@@ -1,34 +1,20 @@
 //! Built-in scenarios: JSON files under core/scenarios/, embedded at compile time.
 //!
 //! Each carries a paper card, a family and a one-line hook for the gallery. Adding one
-//! is a JSON file plus a line in `BUILTINS`.
+//! is a JSON file plus its id in the mechanism's line of the `registered!` table
+//! (core/src/mechanisms/mod.rs); the gallery shows them in that order.
 
-use crate::engine::run_simulated;
-use crate::scenario::{Scenario, ScenarioError};
-
-/// (id, JSON text) of every built-in, in gallery order.
-pub static BUILTINS: &[(&str, &str)] = &[
-    ("self-consistency", include_str!("../scenarios/self-consistency.json")),
-    ("debate", include_str!("../scenarios/debate.json")),
-    ("debate-hard", include_str!("../scenarios/debate-hard.json")),
-    ("reconcile", include_str!("../scenarios/reconcile.json")),
-    ("machinesom", include_str!("../scenarios/machinesom.json")),
-    ("architectures", include_str!("../scenarios/architectures.json")),
-    ("architectures-sequential", include_str!("../scenarios/architectures-sequential.json")),
-    ("multirobot", include_str!("../scenarios/multirobot.json")),
-    ("conductor", include_str!("../scenarios/conductor.json")),
-    ("blackboard", include_str!("../scenarios/blackboard.json")),
-    ("mixed-team", include_str!("../scenarios/mixed-team.json")),
-];
+use crate::registry::{builtin_sources, run_simulated};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub fn builtin_ids() -> Vec<&'static str> {
-    BUILTINS.iter().map(|(id, _)| *id).collect()
+    builtin_sources().map(|(id, _)| id).collect()
 }
 
 /// The built-in scenario `id` (its `id` field is set to `id`).
 pub fn builtin(id: &str) -> Result<Scenario, ScenarioError> {
-    let (_, json) = BUILTINS
-        .iter()
+    let (_, json) = builtin_sources()
         .find(|(i, _)| *i == id)
         .ok_or_else(|| ScenarioError(format!("unknown built-in scenario \"{id}\" (try one of {})", builtin_ids().join(", "))))?;
     let mut s = Scenario::from_json(json).map_err(|e| ScenarioError(format!("built-in {id}: {e}")))?;

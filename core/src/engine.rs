@@ -17,122 +17,14 @@ use std::task::{Context, Poll, Waker};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{AgentId, EventKind, EventLog};
+use crate::exchange::purpose_has_truth;
+pub use crate::exchange::{AgentReply, AskRequest, PeerView, SimContext};
 use crate::rng::Rng;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 use crate::tasks::{Problem, TaskInstance};
 use crate::topology::Graph;
 
-/// What one agent said earlier, as another agent (or itself) gets to see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PeerView {
-    pub agent: AgentId,
-    pub name: String,
-    pub answer: String,
-    pub confidence: f64,
-    pub explanation: String,
-}
-
-/// Hidden facts a simulated agent draws its behaviour from. LLM prompt builders must
-/// not use these (they are the ground truth).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SimContext {
-    pub truth: String,
-    /// Effective difficulty of this ask (item difficulty plus any mechanism penalty).
-    pub difficulty: f64,
-    pub domain: String,
-    pub distractors: Vec<String>,
-    pub lure: f64,
-    /// For `plan` asks: the heuristic plan a simulated conductor states.
-    pub scripted: Option<String>,
-}
-
-/// One question to one agent: everything an LLM backend needs to build a prompt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AskRequest {
-    /// Run-wide ask number (0, 1, ...), in the order the mechanism made them.
-    pub id: u64,
-    pub agent: AgentId,
-    pub agent_name: String,
-    /// The agent's role/persona text.
-    pub role: String,
-    /// Backend profile of the agent (`sim`, `local:...`, `remote:...`).
-    pub backend: String,
-    /// `answer`, `revise`, `reflect`, `judge`, `check`, `bid`, `plan` or `solve`.
-    pub purpose: String,
-    pub round: u32,
-    /// The question text.
-    pub question: String,
-    /// Options to choose from (multiple choice, candidates to judge); labelled A, B, ...
-    /// when `format` is `option`.
-    pub options: Vec<String>,
-    /// `option`, `number` or `text`: what the answer should look like.
-    pub format: String,
-    /// What the mechanism wants from the agent this time (plain words).
-    pub instruction: String,
-    /// The agent's own previous answer, when it has one.
-    pub own: Option<PeerView>,
-    /// Peers' answers, explanations and confidences visible to this agent.
-    pub peers: Vec<PeerView>,
-    pub sim: SimContext,
-}
-
-impl AskRequest {
-    /// A plain default prompt (what the log shows; LLM templates may do better).
-    pub fn prompt_text(&self) -> String {
-        let mut s = String::with_capacity(self.question.len() + 64 + 96 * self.peers.len());
-        if !self.role.is_empty() {
-            s.push_str(&format!("You are {}: {}\n", self.agent_name, self.role));
-        }
-        s.push_str(&self.question);
-        for (i, o) in self.options.iter().enumerate() {
-            if self.format == "option" {
-                s.push_str(&format!("\n{}) {o}", crate::tasks::letter(i)));
-            } else if i == 0 {
-                s.push_str(&format!("\nOptions: {}", self.options.join(", ")));
-            }
-        }
-        if let Some(own) = &self.own {
-            s.push_str(&format!("\nYour previous answer: {} (confidence {:.2}): {}", own.answer, own.confidence, own.explanation));
-        }
-        for p in &self.peers {
-            s.push_str(&format!("\n{} answered {} (confidence {:.2}): {}", p.name, p.answer, p.confidence, p.explanation));
-        }
-        if !self.instruction.is_empty() {
-            s.push('\n');
-            s.push_str(&self.instruction);
-        }
-        s
-    }
-
-    /// Rough prompt size in tokens (4 characters per token), for simulated cost.
-    pub fn estimated_prompt_tokens(&self) -> u32 {
-        let chars = self.question.len()
-            + self.options.iter().map(|o| o.len() + 4).sum::<usize>()
-            + self.instruction.len()
-            + self.role.len()
-            + self.own.iter().chain(self.peers.iter()).map(|p| p.explanation.len() + p.name.len() + 24).sum::<usize>();
-        (chars / 4) as u32 + 8
-    }
-}
-
-/// A backend's reply to one ask. `answer` is `None` when the reply could not be parsed
-/// (it is logged and counted, never dropped).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentReply {
-    pub answer: Option<String>,
-    pub confidence: Option<f64>,
-    /// What the agent said, verbatim.
-    pub text: String,
-    /// Tokens spent (prompt + completion; estimated for simulated agents).
-    pub tokens: u32,
-}
-
-impl AgentReply {
-    /// Confidence, defaulting to 0.5 when the agent gave none.
-    pub fn conf(&self) -> f64 {
-        self.confidence.unwrap_or(0.5).clamp(0.0, 1.0)
-    }
-}
 
 /// State shared by the mechanism's future and the driver.
 #[derive(Default)]
@@ -241,11 +133,6 @@ impl Ctx {
     }
 }
 
-/// Purposes whose answer is judged against the truth of what was asked.
-pub fn purpose_has_truth(purpose: &str) -> bool {
-    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge")
-}
-
 /// The future returned by `Ctx::ask_all`.
 pub struct AskAll {
     shared: Rc<RefCell<Shared>>,
@@ -332,21 +219,20 @@ pub struct Run {
     error: Option<String>,
 }
 
-impl Run {
-    /// Starts a run with the scenario's own seed. The scenario is validated first.
-    pub fn new(scenario: &Scenario) -> Result<Self, ScenarioError> {
-        Self::with_seed(scenario, scenario.seed)
-    }
+/// Builds a mechanism's future for a run (the registry looks it up by kind).
+pub type StartMechanism = fn(Ctx) -> Result<MechanismFuture, ScenarioError>;
 
-    /// Starts a run with `seed` instead of the scenario's.
-    pub fn with_seed(scenario: &Scenario, seed: u64) -> Result<Self, ScenarioError> {
-        scenario.validate()?;
+impl Run {
+    /// Starts a run of a validated scenario with `seed`, its mechanism built by `start`.
+    /// Drivers call `Run::new` / `Run::with_seed` (in `registry`), which validate the
+    /// scenario and look the mechanism up first.
+    pub fn start(scenario: &Scenario, seed: u64, start: StartMechanism) -> Result<Self, ScenarioError> {
         let task = Rc::new(crate::tasks::generate(&scenario.task, seed, scenario.agents.len()));
         let graph = Rc::new(crate::topology::build(&scenario.topology, scenario.agents.len(), seed));
         let scenario = Rc::new(scenario.clone());
         let shared = Rc::new(RefCell::new(Shared::default()));
         let ctx = Ctx { scenario: scenario.clone(), task: task.clone(), graph, seed, shared: shared.clone() };
-        let future = crate::mechanisms::start(ctx)?;
+        let future = start(ctx)?;
         let mut run = Run { scenario, task, seed, shared, future: Some(future), pending: vec![], slots: vec![], error: None };
         run.step();
         Ok(run)
@@ -532,18 +418,6 @@ pub struct RunResult {
     pub summary: Summary,
 }
 
-/// Runs a scenario to the end with simulated agents (its own seed).
-pub fn run_simulated(scenario: &Scenario) -> Result<RunResult, ScenarioError> {
-    run_simulated_seed(scenario, scenario.seed)
-}
-
-/// Runs a scenario to the end with simulated agents and `seed`.
-pub fn run_simulated_seed(scenario: &Scenario, seed: u64) -> Result<RunResult, ScenarioError> {
-    let mut run = Run::with_seed(scenario, seed)?;
-    drive_simulated(&mut run);
-    Ok(run.result())
-}
-
 /// Resolves asks with simulated agents until the run is done.
 pub fn drive_simulated(run: &mut Run) {
     // Every mechanism makes a bounded number of asks (validated sizes); the guard only
@@ -558,6 +432,7 @@ pub fn drive_simulated(run: &mut Run) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::run_simulated;
 
     fn debate() -> Scenario {
         crate::builtin("debate").unwrap()

@@ -59,27 +59,38 @@
 //! Cross-target check: [`builtin_hashes()`](builtin::builtin_hashes) in wasm must equal `council builtin-hashes`
 //! (or `council run builtin:<id> --json`'s `log_hash`) natively.
 
-pub mod builtin;
+// Modules from the ground floor up; each imports only modules listed before it
+// (checked by core/tests/module_layers.rs).
 pub mod determinism;
-pub mod engine;
-pub mod event;
-pub mod mechanisms;
-pub mod link;
-pub mod metrics;
-pub mod parse;
-pub mod prompt;
 pub mod rng;
-pub mod scenario;
-pub mod sim;
-pub mod society;
-pub mod sweep;
+pub mod spec;
+pub mod event;
+pub mod backend;
 pub mod tasks;
 pub mod topology;
+pub mod society;
+pub mod exchange;
+pub mod prompt;
+pub mod parse;
+pub mod scenario;
+pub mod sim;
+pub mod metrics;
+pub mod engine;
+pub mod mechanisms;
+pub mod registry;
+pub mod builtin;
+pub mod sweep;
+pub mod link;
 
+pub use backend::Backend;
 pub use builtin::{builtin, builtin_hashes, builtin_ids, builtins};
-pub use engine::{AgentReply, AskRequest, Ctx, PeerView, Run, RunResult, SimContext, Summary, run_simulated, run_simulated_seed};
+pub use engine::{Ctx, Run, RunResult, Summary};
 pub use event::{AgentId, Event, EventKind, EventLog};
-pub use mechanisms::{Mechanism, mechanism_kinds};
+pub use exchange::{AgentReply, AskRequest, PeerView, SimContext};
+pub use mechanisms::Mechanism;
 pub use metrics::Metrics;
-pub use scenario::{Agent, Scenario, ScenarioError, Spec, Topology, Traits};
+pub use registry::{mechanism_kinds, run_simulated, run_simulated_seed};
+pub use scenario::{Agent, Scenario, Traits};
+pub use spec::{ScenarioError, Spec};
 pub use tasks::{TaskInstance, task_kinds};
+pub use topology::Topology;

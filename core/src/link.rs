@@ -349,7 +349,7 @@ mod fuzz {
                 // A decoded scenario must also run without panicking (sampled: runs cost more).
                 if ok % 50 == 1 {
                     executed += 1;
-                    let r = crate::engine::run_simulated(&s).expect("decoded scenarios are valid");
+                    let r = crate::registry::run_simulated(&s).expect("decoded scenarios are valid");
                     assert!(!r.log.is_empty());
                 }
             }

@@ -10,7 +10,7 @@
 //! Hand-written scanning rather than a regex crate: the rules are ordered heuristics over
 //! lines and tokens that read more clearly as code, and core stays small in wasm.
 
-use crate::engine::{AgentReply, AskRequest};
+use crate::exchange::{AgentReply, AskRequest};
 use crate::tasks::letter;
 
 /// What a reply said, as far as it can be read.

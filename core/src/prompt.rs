@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::{AskRequest, PeerView};
+use crate::exchange::{AskRequest, PeerView};
 use crate::tasks::letter;
 
 /// A rendered prompt.
@@ -159,8 +159,8 @@ pub fn validate_overrides(prompts: &BTreeMap<String, String>) -> Result<(), Stri
                 PURPOSES.join(", ")
             ));
         }
-        if v.len() > crate::scenario::MAX_TEXT {
-            return Err(format!("prompts.{k}: longer than {} bytes", crate::scenario::MAX_TEXT));
+        if v.len() > crate::spec::MAX_TEXT {
+            return Err(format!("prompts.{k}: longer than {} bytes", crate::spec::MAX_TEXT));
         }
         validate_template(v).map_err(|e| format!("prompts.{k}: {e}"))?;
     }

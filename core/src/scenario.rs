@@ -13,12 +13,10 @@ use serde_json::Value;
 /// The scenario format version this build writes and reads.
 pub const SCENARIO_VERSION: u32 = 1;
 
-/// Hard limits checked by `validate` (they keep decoded links and sweeps cheap).
-/// 128 so the playground can run (not only replay) a 100-agent society; a full mesh of
-/// 128 agents (16,256 edges) still fits `MAX_EDGES`.
-pub const MAX_AGENTS: usize = 128;
-pub const MAX_TEXT: usize = 4_000;
-pub const MAX_EDGES: usize = 20_000;
+pub use crate::backend::Backend;
+pub use crate::spec::{MAX_AGENTS, MAX_EDGES, MAX_TEXT, ScenarioError, Spec, check_range, check_unit, parse_params};
+pub use crate::topology::Topology;
+use crate::spec::err;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,17 +79,10 @@ pub struct Agent {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub role: String,
     /// Backend profile: `sim`, `local:<model-id>` or `remote:<profile>`.
-    #[serde(default = "sim_backend", skip_serializing_if = "is_sim")]
-    pub backend: String,
+    #[serde(default, skip_serializing_if = "Backend::is_sim")]
+    pub backend: Backend,
     #[serde(default, skip_serializing_if = "Traits::is_default")]
     pub traits: Traits,
-}
-
-fn sim_backend() -> String {
-    "sim".into()
-}
-fn is_sim(s: &String) -> bool {
-    s == "sim"
 }
 
 /// How a simulated agent's stated confidence relates to being right.
@@ -171,104 +162,6 @@ impl Traits {
     }
 }
 
-/// Who can see whom. Generators fill the edges; `add_edges`/`remove_edges` are hand edits.
-/// An edge `[a, b]` means b sees a's messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Topology {
-    /// chain, star, ring, mesh, tree, grid, erdos_renyi, watts_strogatz, barabasi_albert, custom.
-    pub kind: String,
-    /// Erdős–Rényi edge probability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p: Option<f64>,
-    /// Watts–Strogatz: neighbours on each side of the ring.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub k: Option<u32>,
-    /// Watts–Strogatz rewiring probability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta: Option<f64>,
-    /// Barabási–Albert: edges per new node.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub m: Option<u32>,
-    /// Tree branching factor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branching: Option<u32>,
-    /// Grid width (rows follow from the agent count).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub width: Option<u32>,
-    /// Star hub.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub center: Option<u32>,
-    /// Seed for random graphs (defaults to the scenario seed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<u64>,
-    /// One-way edges (a chain then only passes forward).
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub directed: bool,
-    /// Edges for `custom`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub edges: Vec<[u32; 2]>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub add_edges: Vec<[u32; 2]>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remove_edges: Vec<[u32; 2]>,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-impl Default for Topology {
-    fn default() -> Self {
-        Self::of("mesh")
-    }
-}
-
-impl Topology {
-    pub fn of(kind: &str) -> Self {
-        Self {
-            kind: kind.into(),
-            p: None,
-            k: None,
-            beta: None,
-            m: None,
-            branching: None,
-            width: None,
-            center: None,
-            seed: None,
-            directed: false,
-            edges: vec![],
-            add_edges: vec![],
-            remove_edges: vec![],
-        }
-    }
-    fn is_default(&self) -> bool {
-        *self == Self::default()
-    }
-}
-
-/// A `{kind, params}` pair for mechanisms and tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Spec {
-    pub kind: String,
-    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
-    pub params: Value,
-}
-
-fn empty_object() -> Value {
-    Value::Object(Default::default())
-}
-fn is_empty_object(v: &Value) -> bool {
-    v.as_object().is_some_and(|o| o.is_empty())
-}
-
-impl Spec {
-    pub fn new(kind: &str, params: Value) -> Self {
-        Self { kind: kind.into(), params }
-    }
-}
-
 /// Hints for the UI; `locked` names controls a classroom link keeps fixed
 /// (paths as in sweeps, e.g. `mechanism.params.rounds`, or `agents`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -287,26 +180,12 @@ impl UiHints {
     }
 }
 
-/// A scenario that failed to parse or validate; `Display` is one line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError(pub String);
-
-impl std::fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ScenarioError {}
-
-fn err<T>(msg: impl Into<String>) -> Result<T, ScenarioError> {
-    Err(ScenarioError(msg.into()))
-}
-
 impl Scenario {
-    /// Parses and validates JSON text.
-    pub fn from_json(text: &str) -> Result<Self, ScenarioError> {
+    /// Reads JSON text into a scenario without validating it (`Scenario::from_json`, in
+    /// `registry`, validates too). Errors name the JSON path.
+    pub fn deserialize_json(text: &str) -> Result<Self, ScenarioError> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let s: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let msg = strip_position(&inner.to_string());
@@ -315,19 +194,15 @@ impl Scenario {
             } else {
                 ScenarioError(format!("{path}: {msg}"))
             }
-        })?;
-        s.validate()?;
-        Ok(s)
+        })
     }
 
-    /// Parses and validates a JSON value.
-    pub fn from_value(value: Value) -> Result<Self, ScenarioError> {
-        let s: Scenario = serde_path_to_error::deserialize(value).map_err(|e| {
+    /// Reads a JSON value into a scenario without validating it.
+    pub fn deserialize_value(value: Value) -> Result<Self, ScenarioError> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             ScenarioError(format!("{path}: {}", e.into_inner()))
-        })?;
-        s.validate()?;
-        Ok(s)
+        })
     }
 
     pub fn to_json_pretty(&self) -> String {
@@ -338,8 +213,9 @@ impl Scenario {
         serde_json::to_value(self).expect("scenarios always serialize")
     }
 
-    /// Checks every value and size; the error names the field.
-    pub fn validate(&self) -> Result<(), ScenarioError> {
+    /// Checks every value and size that does not depend on the mechanism (whose params
+    /// only the mechanism registry can read: `Scenario::validate` in `registry` runs both).
+    pub fn check_shape(&self) -> Result<(), ScenarioError> {
         if self.version != SCENARIO_VERSION {
             return err(format!(
                 "scenario version {} is not supported (this build reads version {SCENARIO_VERSION})",
@@ -367,7 +243,6 @@ impl Scenario {
             validate_agent(i, a)?;
         }
         crate::topology::validate(&self.topology, self.agents.len())?;
-        crate::mechanisms::validate(self)?;
         crate::tasks::validate(&self.task)?;
         for path in &self.ui.locked {
             if path.len() > 200 {
@@ -400,15 +275,6 @@ fn validate_agent(i: usize, a: &Agent) -> Result<(), ScenarioError> {
     if a.role.len() > MAX_TEXT {
         return err(format!("agent {i}: role longer than {MAX_TEXT} bytes"));
     }
-    let b = a.backend.as_str();
-    let ok = b == "sim"
-        || b.strip_prefix("local:").is_some_and(|m| !m.is_empty())
-        || b.strip_prefix("remote:").is_some_and(|m| !m.is_empty());
-    if !ok || b.len() > 128 {
-        return err(format!(
-            "agent {i}: backend \"{b}\" is not sim, local:<model-id> or remote:<profile>"
-        ));
-    }
     let t = &a.traits;
     for (name, v) in [
         ("accuracy", t.accuracy),
@@ -432,35 +298,6 @@ fn validate_agent(i: usize, a: &Agent) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// `name value out of [0,1]` unless `v` is a number in [0, 1].
-pub fn check_unit(name: &str, v: f64) -> Result<(), ScenarioError> {
-    if !(0.0..=1.0).contains(&v) {
-        return err(format!("{name} {v} out of [0,1]"));
-    }
-    Ok(())
-}
-
-/// `name value out of [lo,hi]` unless `lo <= v <= hi`.
-pub fn check_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<(), ScenarioError> {
-    if !(lo..=hi).contains(&v) {
-        return err(format!("{name} {v} out of [{lo},{hi}]"));
-    }
-    Ok(())
-}
-
-/// Parses a `{kind, params}` params object into `T`, naming the path on error.
-pub fn parse_params<T: serde::de::DeserializeOwned>(what: &str, params: &Value) -> Result<T, ScenarioError> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            ScenarioError(format!("{what}.params: {inner}"))
-        } else {
-            ScenarioError(format!("{what}.params.{path}: {inner}"))
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,7 +315,7 @@ mod tests {
     fn minimal_scenario_parses_with_defaults() {
         let s = Scenario::from_value(base()).unwrap();
         assert_eq!(s.version, 1);
-        assert_eq!(s.agents[1].backend, "sim");
+        assert_eq!(s.agents[1].backend, Backend::Sim);
         assert_eq!(s.topology.kind, "mesh");
         assert_eq!(s.agents[0].traits, Traits::default());
     }
@@ -487,7 +324,7 @@ mod tests {
     fn errors_name_the_field() {
         let mut v = base();
         v["mechanism"]["kind"] = "x".into();
-        assert_eq!(Scenario::from_value(v).unwrap_err().0, "unknown mechanism \"x\"");
+        assert!(Scenario::from_value(v).unwrap_err().0.starts_with("unknown mechanism \"x\" (expected one of "));
 
         let mut v = base();
         v["agents"][2]["traits"] = serde_json::json!({"accuracy": 1.7});
@@ -500,7 +337,8 @@ mod tests {
 
         let mut v = base();
         v["agents"][0]["backend"] = "gpt".into();
-        assert!(Scenario::from_value(v).unwrap_err().0.contains("agent 0: backend \"gpt\""));
+        let e = Scenario::from_value(v).unwrap_err().0;
+        assert!(e.starts_with("agents[0].backend: backend \"gpt\" is not sim"), "{e}");
 
         let mut v = base();
         v["mechanism"]["params"]["rouds"] = 3.into();
@@ -518,7 +356,7 @@ mod tests {
         v["agents"] = (0..100).map(|i| serde_json::json!({"name": format!("A{i}")})).collect::<Vec<_>>().into();
         v["topology"] = serde_json::json!({"kind": "ring"});
         let s = Scenario::from_value(v.clone()).unwrap();
-        assert!(crate::engine::run_simulated_seed(&s, 1).is_ok());
+        assert!(crate::registry::run_simulated_seed(&s, 1).is_ok());
         v["agents"] = (0..=MAX_AGENTS).map(|i| serde_json::json!({"name": format!("A{i}")})).collect::<Vec<_>>().into();
         assert_eq!(Scenario::from_value(v).unwrap_err().0, format!("agents: {} agents, at most {MAX_AGENTS}", MAX_AGENTS + 1));
     }

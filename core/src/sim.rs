@@ -19,7 +19,7 @@
 //! The reply to an ask is a pure function of (traits, request, run seed): its random
 //! stream is derived from the ask id, so replies do not depend on resolution order.
 
-use crate::engine::{AgentReply, AskRequest, PeerView};
+use crate::exchange::{AgentReply, AskRequest, PeerView};
 use crate::rng::{Rng, logit, sigmoid};
 use crate::scenario::{Adversary, Calibration, Traits};
 use crate::tasks::normalize;
@@ -293,7 +293,7 @@ fn bid(traits: &Traits, req: &AskRequest, rng: &mut Rng) -> (String, f64, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::SimContext;
+    use crate::exchange::SimContext;
 
     fn req(purpose: &str, id: u64) -> AskRequest {
         AskRequest {
@@ -301,7 +301,7 @@ mod tests {
             agent: 0,
             agent_name: "A".into(),
             role: String::new(),
-            backend: "sim".into(),
+            backend: crate::backend::Backend::Sim,
             purpose: purpose.into(),
             round: 0,
             question: "Q".into(),

@@ -62,8 +62,8 @@ pub fn parse_set(text: &str) -> Result<SetSpec, String> {
 /// Sets `path` to `v` inside a scenario's JSON value.
 pub fn apply(root: &mut Value, path: &str, v: &Value) -> Result<(), String> {
     if path == "agents.count" {
-        let n = v.as_u64().filter(|&n| n >= 1 && n <= crate::scenario::MAX_AGENTS as u64).ok_or_else(|| {
-            format!("agents.count: {v} is not a number of agents in [1,{}]", crate::scenario::MAX_AGENTS)
+        let n = v.as_u64().filter(|&n| n >= 1 && n <= crate::spec::MAX_AGENTS as u64).ok_or_else(|| {
+            format!("agents.count: {v} is not a number of agents in [1,{}]", crate::spec::MAX_AGENTS)
         })? as usize;
         let agents = root.get_mut("agents").and_then(Value::as_array_mut).ok_or("agents: not a list")?;
         let last = agents.last().cloned().ok_or("agents: empty")?;

@@ -4,8 +4,86 @@
 //! Watts–Strogatz, Barabási–Albert), plus hand edits. Edges are kept sorted and
 //! de-duplicated so the same spec always gives the same graph on every target.
 
+use serde::{Deserialize, Serialize};
+
 use crate::rng::Rng;
-use crate::scenario::{ScenarioError, Topology, check_unit, MAX_EDGES};
+use crate::spec::{MAX_EDGES, ScenarioError, check_unit};
+
+/// Who can see whom. Generators fill the edges; `add_edges`/`remove_edges` are hand edits.
+/// An edge `[a, b]` means b sees a's messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    /// chain, star, ring, mesh, tree, grid, erdos_renyi, watts_strogatz, barabasi_albert, custom.
+    pub kind: String,
+    /// Erdős–Rényi edge probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// Watts–Strogatz: neighbours on each side of the ring.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<u32>,
+    /// Watts–Strogatz rewiring probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Barabási–Albert: edges per new node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m: Option<u32>,
+    /// Tree branching factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branching: Option<u32>,
+    /// Grid width (rows follow from the agent count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Star hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub center: Option<u32>,
+    /// Seed for random graphs (defaults to the scenario seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// One-way edges (a chain then only passes forward).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub directed: bool,
+    /// Edges for `custom`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edges: Vec<[u32; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_edges: Vec<[u32; 2]>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_edges: Vec<[u32; 2]>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Self::of("mesh")
+    }
+}
+
+impl Topology {
+    pub fn of(kind: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            p: None,
+            k: None,
+            beta: None,
+            m: None,
+            branching: None,
+            width: None,
+            center: None,
+            seed: None,
+            directed: false,
+            edges: vec![],
+            add_edges: vec![],
+            remove_edges: vec![],
+        }
+    }
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
 
 /// A directed graph over agents `0..n`. `(a, b)` means b sees a.
 #[derive(Debug, Clone, PartialEq, Eq)]

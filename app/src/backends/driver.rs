@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
+use council_core::Backend;
 use council_core::engine::{AgentReply, AskRequest, Run};
 use council_core::event::EventLog;
 use council_core::prompt::{self, Prompt};
@@ -173,7 +174,7 @@ fn now_ms() -> f64 {
 pub fn missing(scenario: &Scenario, settings: &Settings) -> Vec<String> {
     let mut out = Vec::new();
     for a in &scenario.agents {
-        if let Some(name) = a.backend.strip_prefix("remote:")
+        if let Some(name) = a.backend.remote()
             && settings.profile(name).is_none()
         {
             let m = format!("remote profile \"{name}\" (used by {}) is not set up: add it on the Models & keys page", a.name);
@@ -222,8 +223,8 @@ pub async fn drive(scenario: Scenario, seed: u64, run_id: String, settings: Sett
         }
         let pending: Vec<AskRequest> = run.borrow().pending_asks().to_vec();
         let sim: Vec<(usize, AgentReply)> =
-            pending.iter().enumerate().filter(|(_, r)| r.backend == "sim").map(|(i, _)| (i, run.borrow().simulate(i))).collect();
-        let llm: Vec<(usize, AskRequest)> = pending.iter().cloned().enumerate().filter(|(_, r)| r.backend != "sim").collect();
+            pending.iter().enumerate().filter(|(_, r)| r.backend.is_sim()).map(|(i, _)| (i, run.borrow().simulate(i))).collect();
+        let llm: Vec<(usize, AskRequest)> = pending.iter().cloned().enumerate().filter(|(_, r)| !r.backend.is_sim()).collect();
         if llm.is_empty() {
             run.borrow_mut().answer(sim.into_iter().map(|(_, r)| r).collect())?;
             continue;
@@ -239,7 +240,7 @@ pub async fn drive(scenario: Scenario, seed: u64, run_id: String, settings: Sett
                     ask_id: r.id,
                     agent: r.agent,
                     agent_name: r.agent_name.clone(),
-                    backend: r.backend.clone(),
+                    backend: r.backend.to_string(),
                     purpose: r.purpose.clone(),
                     round: r.round,
                     prompt: prompt::render(&ctx.scenario.prompts, &ctx.scenario.mechanism.kind, r).to_text(),
@@ -288,15 +289,13 @@ pub async fn drive(scenario: Scenario, seed: u64, run_id: String, settings: Sett
 async fn resolve(ctx: &Ctx, req: &AskRequest) -> AgentReply {
     let p = prompt::render(&ctx.scenario.prompts, &ctx.scenario.mechanism.kind, req);
     let started = now_ms();
-    let outcome = if let Some(name) = req.backend.strip_prefix("remote:") {
-        match ctx.settings.profile(name) {
+    let outcome = match &req.backend {
+        Backend::Remote(name) => match ctx.settings.profile(name) {
             Some(profile) => remote(ctx, req, profile, &p, started).await,
             None => Err((String::new(), format!("remote profile \"{name}\" is not set up in this browser"), Usage::default())),
-        }
-    } else if let Some(model) = req.backend.strip_prefix("local:") {
-        local(ctx, req, model, &p, started).await
-    } else {
-        Err((String::new(), format!("unknown backend \"{}\"", req.backend), Usage::default()))
+        },
+        Backend::Local(model) => local(ctx, req, model, &p, started).await,
+        Backend::Sim => Err((String::new(), "a simulated agent reached the LLM driver".into(), Usage::default())),
     };
     let total = now_ms() - started;
     let estimate = |text: &str| Usage { prompt: ((p.system.len() + p.user.len()) / 4) as u32, completion: (text.len() / 4).max(1) as u32 };
@@ -329,7 +328,7 @@ async fn resolve(ctx: &Ctx, req: &AskRequest) -> AgentReply {
 }
 
 fn account(ctx: &Ctx, req: &AskRequest, usage: Usage, reported: bool, error: Option<String>) {
-    let price = req.backend.strip_prefix("remote:").and_then(|n| ctx.settings.profile(n)).map_or(0.0, |p| p.cost(&usage));
+    let price = req.backend.remote().and_then(|n| ctx.settings.profile(n)).map_or(0.0, |p| p.cost(&usage));
     ctx.live.agents.update(|m| {
         let t = m.entry(req.agent).or_default();
         t.calls += 1;

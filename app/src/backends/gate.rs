@@ -3,6 +3,7 @@
 //! (or that it is not set up here), each local model with its download size or that it
 //! is already stored.
 
+use council_core::Backend;
 use council_core::scenario::Scenario;
 use leptos::prelude::*;
 
@@ -12,15 +13,15 @@ use super::settings;
 pub fn items(s: &Scenario) -> Vec<(String, bool)> {
     let settings = settings::load();
     let mut out: Vec<(String, bool)> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<&Backend> = Vec::new();
     for a in &s.agents {
-        if a.backend == "sim" || seen.contains(&a.backend.as_str()) {
+        if a.backend.is_sim() || seen.contains(&&a.backend) {
             continue;
         }
         seen.push(&a.backend);
         let users: Vec<&str> = s.agents.iter().filter(|x| x.backend == a.backend).map(|x| x.name.as_str()).collect();
         let who = users.join(", ");
-        if let Some(name) = a.backend.strip_prefix("remote:") {
+        if let Backend::Remote(name) = &a.backend {
             match settings.profile(name) {
                 Some(p) => out.push((
                     format!("{who}: calls your remote profile \"{name}\" ({}, model {}) at {} — up to {} calls per run, spending that profile's key", p.kind.name(), if p.model.is_empty() { "default" } else { &p.model }, p.url, settings.max_remote_calls),
@@ -28,7 +29,7 @@ pub fn items(s: &Scenario) -> Vec<(String, bool)> {
                 )),
                 None => out.push((format!("{who}: remote profile \"{name}\" is not set up in this browser; add it on the Models & keys page or switch these agents to sim"), false)),
             }
-        } else if let Some(model) = a.backend.strip_prefix("local:") {
+        } else if let Backend::Local(model) = &a.backend {
             out.push((format!("{who}: {}", crate::models::gate_line(model)), true));
         }
     }

@@ -41,7 +41,7 @@ use crate::AppCtx;
 
 /// Whether a scenario needs this driver (any agent not simulated).
 pub fn needs_driver(s: &Scenario) -> bool {
-    s.agents.iter().any(|a| a.backend != "sim")
+    s.agents.iter().any(|a| !a.backend.is_sim())
 }
 
 /// A `RunData` for a (partial or finished) log of `s`.
@@ -110,14 +110,14 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
                 if current.try_with_untracked(|c| c.as_ref().is_some_and(|c| c.id == r.id)).unwrap_or(false) {
                     current.set(Some(r.clone()));
                 }
-                crate::pages::scenario::save_run(ctx, r);
+                crate::store::save_run(ctx, r);
             }
             Err(e) => {
                 live.running.set(false);
                 live.status.set(format!("the run stopped: {e}"));
                 ctx.fail(format!("The run stopped: {e}"));
                 if let Some(r) = current.try_get_untracked().flatten().filter(|c| c.id == id2) {
-                    crate::pages::scenario::save_run(ctx, r);
+                    crate::store::save_run(ctx, r);
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! scenario, an invalid one shows the core's message inline and changes nothing.
 
 use crate::sweep::set_path;
+use council_core::Backend;
 use council_core::scenario::{Agent, Scenario, Traits};
 use leptos::prelude::*;
 use serde_json::Value;
@@ -97,7 +98,7 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                 let a: Agent = draft.with_untracked(|d| serde_json::from_value(d["agents"][i].clone()).unwrap_or(Agent {
                     name: format!("agent {i}"),
                     role: String::new(),
-                    backend: "sim".into(),
+                    backend: Backend::Sim,
                     traits: Traits::default(),
                 }));
                 let tr = serde_json::to_value(&a.traits).unwrap_or_default();
@@ -107,7 +108,7 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                         <label>"name " <input aria-label=format!("Agent {i} name") value=a.name.clone()
                             on:change=move |ev| set_str(format!("agents.{i}.name"), event_target_value(&ev)) /></label>
                         <label>"backend "
-                            <input aria-label=format!("Agent {i} backend") list="backends" value=a.backend.clone()
+                            <input aria-label=format!("Agent {i} backend") list="backends" value=a.backend.to_string()
                                 title="sim = simulated agent; local:<model> = a model in this browser; remote:<profile> = an API from your settings"
                                 on:change=move |ev| set_str(format!("agents.{i}.backend"), event_target_value(&ev)) />
                         </label>

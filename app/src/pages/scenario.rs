@@ -93,21 +93,6 @@ pub fn replace_hash(hash: &str) {
     }
 }
 
-/// Saves a run to the history; failures go to the banner and leave older runs intact.
-pub fn save_run(ctx: AppCtx, run: Arc<RunData>) {
-    spawn_local(async move {
-        let res = async {
-            let db = store::open(move |m| ctx.fail(m)).await?;
-            store::save(&db, &run).await
-        }
-        .await;
-        match res {
-            Ok(()) => ctx.history_version.update(|v| *v += 1),
-            Err(e) => ctx.fail(e),
-        }
-    });
-}
-
 async fn read_file(input: &web_sys::HtmlInputElement) -> Result<(String, String), String> {
     let file = input.files().and_then(|f| f.get(0)).ok_or("no file chosen")?;
     if file.size() > 64.0 * 1024.0 * 1024.0 {
@@ -145,7 +130,7 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                 history.update(|h| h.push(r.clone()));
                 current.set(Some(r.clone()));
                 tab.set(Tab::Watch);
-                save_run(ctx, r);
+                store::save_run(ctx, r);
             }
             Err(e) => ctx.fail(format!("The run could not start: {e}")),
         }
@@ -239,7 +224,7 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                         history.update(|h| h.push(r.clone()));
                         current.set(Some(r.clone()));
                         tab.set(Tab::Watch);
-                        save_run(ctx, r);
+                        store::save_run(ctx, r);
                         ctx.notify(format!("Imported the event log {name}."));
                     }
                     Err(e) => ctx.fail(format!("{name} is not a Council event log: {e}")),

@@ -19,7 +19,8 @@ use super::work::{Job, Reviewers, as_number, assign, final_answer, parts_correct
 use super::{Mechanism, check_one_of};
 use crate::engine::Ctx;
 use crate::event::AgentId;
-use crate::scenario::{Scenario, ScenarioError, check_unit};
+use crate::scenario::Scenario;
+use crate::spec::{ScenarioError, check_unit};
 use crate::tasks::Structure;
 
 pub struct Architectures;

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use super::{Mechanism, Opinion, check_agents, check_count, check_one_of};
 use crate::engine::Ctx;
 use crate::event::{AgentId, EventKind};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub struct Blackboard;
 

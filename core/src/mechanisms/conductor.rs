@@ -18,7 +18,8 @@ use super::{Mechanism, Opinion, check_count, plurality};
 use crate::engine::Ctx;
 use crate::event::{AgentId, EventKind};
 use crate::tasks::Structure;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub struct Conductor;
 
@@ -50,7 +51,7 @@ impl Mechanism for Conductor {
         check_count("max_depth", p.max_depth, 0, 4)?;
         check_count("workers", p.workers, 0, s.agents.len() as u32)?;
         check_count("split_threshold", p.split_threshold, 1, 32)?;
-        crate::scenario::check_unit("mechanism.params.load_penalty", p.load_penalty)
+        crate::spec::check_unit("mechanism.params.load_penalty", p.load_penalty)
     }
 
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {

@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use super::{Discussion, Mechanism, check_agents, check_count, check_one_of, discuss, final_vote};
 use crate::engine::Ctx;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub struct Debate;
 

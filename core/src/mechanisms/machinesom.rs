@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::{Mechanism, broadcast, check_agents, final_vote, initial_answers, revise_round, round_metrics};
 use crate::engine::Ctx;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub struct MachineSom;
 

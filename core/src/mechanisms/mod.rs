@@ -1,18 +1,12 @@
 //! Mechanisms: how a group of agents turns asks into a decision.
 //!
-//! Each mechanism is one file implementing `Mechanism` and one line in `REGISTRY`
-//! (plus a scenario JSON under core/scenarios/). A mechanism is an `async fn` over a
-//! `Ctx`: it asks agents (`ctx.ask_all`), sends messages along the topology, records
-//! votes, decisions and per-round metrics, and never touches a backend or the UI.
+//! Each mechanism is one file implementing `Mechanism`, one line in the `registered!`
+//! table below (which also names its built-in scenarios, JSON files under
+//! core/scenarios/), and those scenario files. A mechanism is an `async fn` over a `Ctx`:
+//! it asks agents (`ctx.ask_all`), sends messages along the topology, records votes,
+//! decisions and per-round metrics, and never touches a backend or the UI. Scenario
+//! validation and run start-up look mechanisms up here (see `registry`).
 
-mod architectures;
-mod blackboard;
-mod conductor;
-mod debate;
-mod machinesom;
-mod multirobot;
-mod reconcile;
-mod self_consistency;
 mod work;
 
 use std::future::Future;
@@ -21,8 +15,11 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::{AgentReply, Ctx, MechanismFuture, PeerView};
 use crate::event::AgentId;
-use crate::scenario::{Scenario, ScenarioError, parse_params};
+use crate::scenario::Scenario;
+use crate::spec::{ScenarioError, parse_params};
 use crate::tasks::normalize;
+
+pub(crate) use crate::spec::{check_count, check_one_of};
 
 /// A coordination mechanism.
 pub trait Mechanism: 'static {
@@ -36,14 +33,17 @@ pub trait Mechanism: 'static {
     fn run(ctx: Ctx, params: Self::Params) -> impl Future<Output = Result<(), String>> + 'static;
 }
 
-struct Entry {
-    name: &'static str,
-    validate: fn(&Scenario) -> Result<(), ScenarioError>,
-    start: fn(Ctx) -> Result<MechanismFuture, ScenarioError>,
+/// A registered mechanism: its name, its param check, its start, and its built-in
+/// scenarios (id, JSON text) in gallery order.
+pub struct Entry {
+    pub name: &'static str,
+    pub validate: fn(&Scenario) -> Result<(), ScenarioError>,
+    pub start: fn(Ctx) -> Result<MechanismFuture, ScenarioError>,
+    pub builtins: &'static [(&'static str, &'static str)],
 }
 
-const fn entry<M: Mechanism>() -> Entry {
-    Entry { name: M::NAME, validate: validate_with::<M>, start: start_with::<M> }
+const fn entry<M: Mechanism>(builtins: &'static [(&'static str, &'static str)]) -> Entry {
+    Entry { name: M::NAME, validate: validate_with::<M>, start: start_with::<M>, builtins }
 }
 
 fn validate_with<M: Mechanism>(s: &Scenario) -> Result<(), ScenarioError> {
@@ -56,53 +56,30 @@ fn start_with<M: Mechanism>(ctx: Ctx) -> Result<MechanismFuture, ScenarioError> 
     Ok(Box::pin(M::run(ctx, p)))
 }
 
-static REGISTRY: &[Entry] = &[
-    entry::<self_consistency::SelfConsistency>(),
-    entry::<debate::Debate>(),
-    entry::<reconcile::Reconcile>(),
-    entry::<machinesom::MachineSom>(),
-    entry::<architectures::Architectures>(),
-    entry::<multirobot::MultiRobot>(),
-    entry::<conductor::Conductor>(),
-    entry::<blackboard::Blackboard>(),
-];
-
-/// Names of all registered mechanisms.
-pub fn mechanism_kinds() -> Vec<&'static str> {
-    REGISTRY.iter().map(|e| e.name).collect()
+/// `module::Type => ["builtin-id", ...]`: declares the module and registers the type with
+/// the built-ins whose JSON sits in core/scenarios/<builtin-id>.json.
+macro_rules! registered {
+    ($($module:ident :: $ty:ident => [$($id:literal),* $(,)?]),* $(,)?) => {
+        $(mod $module;)*
+        /// Every mechanism, in gallery order.
+        pub static REGISTRY: &[Entry] = &[
+            $(entry::<$module::$ty>(&[$(($id, include_str!(concat!("../../scenarios/", $id, ".json")))),*]),)*
+        ];
+    };
 }
 
-fn find(kind: &str) -> Result<&'static Entry, ScenarioError> {
-    REGISTRY
-        .iter()
-        .find(|e| e.name == kind)
-        .ok_or_else(|| ScenarioError(format!("unknown mechanism \"{kind}\"")))
-}
-
-pub(crate) fn validate(s: &Scenario) -> Result<(), ScenarioError> {
-    (find(&s.mechanism.kind)?.validate)(s)
-}
-
-pub(crate) fn start(ctx: Ctx) -> Result<MechanismFuture, ScenarioError> {
-    (find(&ctx.scenario().mechanism.kind)?.start)(ctx)
+registered! {
+    self_consistency::SelfConsistency => ["self-consistency"],
+    debate::Debate => ["debate", "debate-hard"],
+    reconcile::Reconcile => ["reconcile"],
+    machinesom::MachineSom => ["machinesom"],
+    architectures::Architectures => ["architectures", "architectures-sequential", "mixed-team"],
+    multirobot::MultiRobot => ["multirobot"],
+    conductor::Conductor => ["conductor"],
+    blackboard::Blackboard => ["blackboard"],
 }
 
 // ---- helpers shared by mechanisms ----
-
-/// `name value out of [lo,hi]` for integer params.
-pub(crate) fn check_count(name: &str, v: u32, lo: u32, hi: u32) -> Result<(), ScenarioError> {
-    if v < lo || v > hi {
-        return Err(ScenarioError(format!("mechanism.params.{name} {v} out of [{lo},{hi}]")));
-    }
-    Ok(())
-}
-
-pub(crate) fn check_one_of(name: &str, v: &str, allowed: &[&str]) -> Result<(), ScenarioError> {
-    if !allowed.contains(&v) {
-        return Err(ScenarioError(format!("mechanism.params.{name} \"{v}\" is not one of {}", allowed.join(", "))));
-    }
-    Ok(())
-}
 
 pub(crate) fn check_agents(s: &Scenario, min: usize) -> Result<(), ScenarioError> {
     if s.agents.len() < min {
@@ -288,8 +265,4 @@ mod tests {
         assert!(plurality(&[]).is_none());
     }
 
-    #[test]
-    fn unknown_mechanism_is_named() {
-        assert_eq!(find("x").err().unwrap().0, "unknown mechanism \"x\"");
-    }
 }

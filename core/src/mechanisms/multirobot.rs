@@ -15,7 +15,8 @@ use super::work::{Job, Reviewers, parts_correct, solve_reviewed};
 use super::{Mechanism, check_one_of};
 use crate::engine::Ctx;
 use crate::event::AgentId;
-use crate::scenario::{Scenario, ScenarioError, check_unit};
+use crate::scenario::Scenario;
+use crate::spec::{ScenarioError, check_unit};
 
 pub struct MultiRobot;
 

@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::{Discussion, Mechanism, Opinion, check_agents, check_count, check_one_of, discuss, plurality};
 use crate::engine::Ctx;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub struct Reconcile;
 

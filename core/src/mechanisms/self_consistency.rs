@@ -6,7 +6,8 @@ use serde::Deserialize;
 use super::{Mechanism, Opinion, check_count, round_metrics};
 use crate::engine::Ctx;
 use crate::event::AgentId;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
 
 pub struct SelfConsistency;
 

@@ -248,7 +248,7 @@ fn reply_keeps_raw_text_and_parses_from_request_fields() {
         agent: 1,
         agent_name: "Ben".into(),
         role: String::new(),
-        backend: "remote:test".into(),
+        backend: crate::backend::Backend::Remote("test".into()),
         purpose: "answer".into(),
         round: 0,
         question: "What is 7 × 8?".into(),
@@ -257,7 +257,7 @@ fn reply_keeps_raw_text_and_parses_from_request_fields() {
         instruction: String::new(),
         own: None,
         peers: vec![],
-        sim: crate::engine::SimContext {
+        sim: crate::exchange::SimContext {
             truth: "A".into(),
             difficulty: 0.5,
             domain: "math".into(),

@@ -1,7 +1,7 @@
 //! Rendering, lookup order and validation of prompt templates.
 
 use super::*;
-use crate::engine::SimContext;
+use crate::exchange::SimContext;
 
 fn peer(agent: u32, name: &str, answer: &str, confidence: f64, why: &str) -> PeerView {
     PeerView { agent, name: name.into(), answer: answer.into(), confidence, explanation: why.into() }
@@ -13,7 +13,7 @@ fn req(purpose: &str) -> AskRequest {
         agent: 0,
         agent_name: "Ada".into(),
         role: "A careful mathematician.".into(),
-        backend: "remote:test".into(),
+        backend: crate::backend::Backend::Remote("test".into()),
         purpose: purpose.into(),
         round: 1,
         question: "What is 7 × 8? (math)".into(),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, check_optional, draw_difficulty, lure_for};
 use crate::rng::Rng;
-use crate::scenario::{ScenarioError, parse_params};
+use crate::spec::{ScenarioError, parse_params};
 
 pub struct GridMoves;
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::rng::Rng;
-use crate::scenario::{ScenarioError, Spec};
+use crate::spec::{ScenarioError, Spec};
 
 /// One question an agent can be asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,11 +222,11 @@ pub(crate) fn check_optional(name: &str, v: Option<u32>, range: std::ops::RangeI
 
 pub(crate) fn check_difficulty(what: &str, d: Option<f64>, range: Option<[f64; 2]>) -> Result<(), ScenarioError> {
     if let Some(d) = d {
-        crate::scenario::check_unit(&format!("{what}.difficulty"), d)?;
+        crate::spec::check_unit(&format!("{what}.difficulty"), d)?;
     }
     if let Some([lo, hi]) = range {
-        crate::scenario::check_unit(&format!("{what}.difficulty_range[0]"), lo)?;
-        crate::scenario::check_unit(&format!("{what}.difficulty_range[1]"), hi)?;
+        crate::spec::check_unit(&format!("{what}.difficulty_range[0]"), lo)?;
+        crate::spec::check_unit(&format!("{what}.difficulty_range[1]"), hi)?;
         if lo > hi {
             return Err(ScenarioError(format!("{what}.difficulty_range: {lo} > {hi}")));
         }
