@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{AgentId, EventKind, EventLog};
 use crate::exchange::purpose_has_truth;
-pub use crate::exchange::{AgentReply, AskRequest, PeerView, SimContext};
+pub use crate::exchange::{AgentReply, AskRequest, PeerView};
 use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::spec::ScenarioError;
@@ -33,6 +33,20 @@ struct Shared {
     outbox: Vec<AskRequest>,
     inbox: Option<Vec<AgentReply>>,
     next_ask: u64,
+    /// Every item asked about in this run (`AskRequest::item` indexes it): the answer keys
+    /// stay here, where only the engine's scoring and nature read them.
+    items: Vec<Rc<Problem>>,
+}
+
+impl Shared {
+    /// The index of `problem` in the item table (the same text is the same item).
+    fn intern(&mut self, problem: &Problem) -> u32 {
+        if let Some(i) = self.items.iter().rposition(|p| p.text == problem.text && p.truth == problem.truth) {
+            return i as u32;
+        }
+        self.items.push(Rc::new(problem.clone()));
+        (self.items.len() - 1) as u32
+    }
 }
 
 /// What a mechanism sees: the scenario, the task, the graph, and the ask/emit API.
@@ -94,9 +108,11 @@ impl Ctx {
         correct
     }
 
-    /// A request for `agent` about `problem`, with persona and hidden sim facts filled in.
+    /// A request for `agent` about `problem`, with its persona filled in; the problem's
+    /// answer key stays in the engine's item table.
     pub fn request(&self, agent: AgentId, purpose: &str, round: u32, problem: &Problem) -> AskRequest {
         let a = &self.scenario.agents[agent as usize];
+        let item = self.shared.borrow_mut().intern(problem);
         AskRequest {
             id: 0,
             agent,
@@ -108,17 +124,12 @@ impl Ctx {
             question: problem.text.clone(),
             options: problem.options.clone(),
             format: problem.format.clone(),
+            domain: problem.domain.clone(),
             instruction: String::new(),
             own: None,
             peers: vec![],
-            sim: SimContext {
-                truth: problem.truth.clone(),
-                difficulty: problem.difficulty,
-                domain: problem.domain.clone(),
-                distractors: problem.distractors.clone(),
-                lure: problem.lure,
-                scripted: None,
-            },
+            item,
+            draft: None,
         }
     }
 
@@ -168,7 +179,7 @@ impl Future for AskAll {
                     agent: r.agent,
                     round: r.round,
                     purpose: r.purpose.clone(),
-                    truth: purpose_has_truth(&r.purpose).then(|| crate::tasks::normalize(&r.sim.truth)),
+                    truth: purpose_has_truth(&r.purpose).then(|| crate::tasks::normalize(&sh.items[r.item as usize].truth)),
                 });
             }
             sh.outbox.extend(reqs);
@@ -311,10 +322,17 @@ impl Run {
         Ok(())
     }
 
-    /// The simulated agent's reply to pending ask `index`.
+    /// The simulated agent's reply to pending ask `index`: nature draws the agent's private
+    /// mind for the item (harder the longer the context it must hold), and the agent
+    /// decides from that mind and what the ask shows it.
     pub fn simulate(&self, index: usize) -> AgentReply {
         let req = &self.pending[index];
-        crate::sim::reply(&self.scenario.agents[req.agent as usize].traits, req, self.seed)
+        let problem = self.shared.borrow().items[req.item as usize].clone();
+        let agent = &self.scenario.agents[req.agent as usize];
+        let strain = context_strain(agent.traits.context_load, req.estimated_prompt_tokens());
+        let mind = crate::nature::mind(&problem, agent, req.agent, self.seed, strain);
+        let mut rng = Rng::derive(self.seed, &[req.id, u64::from(req.agent), 0xa11ce]);
+        crate::sim::reply(&agent.traits, req, &mind, &mut rng)
     }
 
     /// Answers every pending ask with simulated agents (whatever their backend) and steps.
@@ -418,6 +436,12 @@ pub struct RunResult {
     pub summary: Summary,
 }
 
+/// Extra difficulty of holding a prompt of `tokens`: `load` per doubling beyond 250 tokens
+/// (long contexts dilute attention; a model property, see `Traits::context_load`).
+pub fn context_strain(load: f64, tokens: u32) -> f64 {
+    load * libm::log2((f64::from(tokens) / 250.0).max(1.0))
+}
+
 /// Resolves asks with simulated agents until the run is done.
 pub fn drive_simulated(run: &mut Run) {
     // Every mechanism makes a bounded number of asks (validated sizes); the guard only
@@ -466,7 +490,7 @@ mod tests {
         assert_eq!(revise.purpose, "revise");
         assert!(revise.own.is_some());
         assert_eq!(revise.peers.len(), 4, "mesh: every other agent is visible");
-        assert!(revise.peers.iter().all(|p| !p.answer.is_empty() && p.confidence > 0.0 && !p.explanation.is_empty()));
+        assert!(revise.peers.iter().all(|p| !p.answer.is_empty() && p.confidence.is_none() && !p.explanation.is_empty() && p.trace.is_some()));
         assert!(revise.prompt_text().contains("Ben answered"));
     }
 
@@ -476,7 +500,7 @@ mod tests {
         while !run.is_done() {
             let n = run.pending_asks().len();
             let mut replies: Vec<AgentReply> = (0..n).map(|i| run.simulate(i)).collect();
-            replies[0] = AgentReply { answer: None, confidence: None, text: "I like turtles".into(), tokens: 5 };
+            replies[0] = AgentReply::from_text(None, None, "I like turtles".into(), 5);
             run.answer(replies).unwrap();
         }
         let log = run.log();

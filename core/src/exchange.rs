@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::argument::Trace;
 use crate::backend::Backend;
 use crate::event::AgentId;
 
@@ -16,25 +17,21 @@ pub struct PeerView {
     pub agent: AgentId,
     pub name: String,
     pub answer: String,
-    pub confidence: f64,
+    /// The confidence it stated, when the mechanism shows confidences (ReConcile does,
+    /// plain debate does not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Its reasoning as text (empty when the mechanism shows answers only).
     pub explanation: String,
+    /// The checkable argument behind a simulated agent's answer (None for LLM replies
+    /// and when the mechanism shows answers only). Prompts use `explanation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Trace>,
 }
 
-/// Hidden facts a simulated agent draws its behaviour from. LLM prompt builders must
-/// not use these (they are the ground truth).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SimContext {
-    pub truth: String,
-    /// Effective difficulty of this ask (item difficulty plus any mechanism penalty).
-    pub difficulty: f64,
-    pub domain: String,
-    pub distractors: Vec<String>,
-    pub lure: f64,
-    /// For `plan` asks: the heuristic plan a simulated conductor states.
-    pub scripted: Option<String>,
-}
-
-/// One question to one agent: everything an LLM backend needs to build a prompt.
+/// One question to one agent: everything an LLM backend needs to build a prompt. It
+/// holds no ground truth: simulated agents get their private view of the item from the
+/// engine (see `nature`), by `item`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AskRequest {
     /// Run-wide ask number (0, 1, ...), in the order the mechanism made them.
@@ -55,13 +52,21 @@ pub struct AskRequest {
     pub options: Vec<String>,
     /// `option`, `number` or `text`: what the answer should look like.
     pub format: String,
+    /// The subject of the question (`math`, `logic`, ...), as anyone reading it can tell.
+    pub domain: String,
     /// What the mechanism wants from the agent this time (plain words).
     pub instruction: String,
     /// The agent's own previous answer, when it has one.
     pub own: Option<PeerView>,
     /// Peers' answers, explanations and confidences visible to this agent.
     pub peers: Vec<PeerView>,
-    pub sim: SimContext,
+    /// Which item of the run the ask is about: an index into the engine's item table,
+    /// meaningless outside the engine (drivers pass it through untouched).
+    pub item: u32,
+    /// For `plan` asks: the plan the mechanism drafted from what the planner can observe
+    /// (a simulated planner states it; an LLM writes its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
 }
 
 impl AskRequest {
@@ -79,11 +84,15 @@ impl AskRequest {
                 s.push_str(&format!("\nOptions: {}", self.options.join(", ")));
             }
         }
+        let said = |p: &PeerView| match p.confidence {
+            Some(c) => format!("{} (confidence {c:.2})", p.answer),
+            None => p.answer.clone(),
+        };
         if let Some(own) = &self.own {
-            s.push_str(&format!("\nYour previous answer: {} (confidence {:.2}): {}", own.answer, own.confidence, own.explanation));
+            s.push_str(&format!("\nYour previous answer: {}: {}", said(own), own.explanation));
         }
         for p in &self.peers {
-            s.push_str(&format!("\n{} answered {} (confidence {:.2}): {}", p.name, p.answer, p.confidence, p.explanation));
+            s.push_str(&format!("\n{} answered {}: {}", p.name, said(p), p.explanation));
         }
         if !self.instruction.is_empty() {
             s.push('\n');
@@ -92,14 +101,10 @@ impl AskRequest {
         s
     }
 
-    /// Rough prompt size in tokens (4 characters per token), for simulated cost.
+    /// Prompt size in tokens as a model would count it (about 4 characters per token):
+    /// what a simulated agent's context costs.
     pub fn estimated_prompt_tokens(&self) -> u32 {
-        let chars = self.question.len()
-            + self.options.iter().map(|o| o.len() + 4).sum::<usize>()
-            + self.instruction.len()
-            + self.role.len()
-            + self.own.iter().chain(self.peers.iter()).map(|p| p.explanation.len() + p.name.len() + 24).sum::<usize>();
-        (chars / 4) as u32 + 8
+        (self.prompt_text().len() / 4) as u32 + 8
     }
 }
 
@@ -113,9 +118,17 @@ pub struct AgentReply {
     pub text: String,
     /// Tokens spent (prompt + completion; estimated for simulated agents).
     pub tokens: u32,
+    /// A simulated agent's checkable argument for its answer (None from LLMs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Trace>,
 }
 
 impl AgentReply {
+    /// A reply from text alone (what LLM backends give).
+    pub fn from_text(answer: Option<String>, confidence: Option<f64>, text: String, tokens: u32) -> Self {
+        AgentReply { answer, confidence, text, tokens, trace: None }
+    }
+
     /// Confidence, defaulting to 0.5 when the agent gave none.
     pub fn conf(&self) -> f64 {
         self.confidence.unwrap_or(0.5).clamp(0.0, 1.0)

@@ -17,6 +17,9 @@
 //! - `conformity`: share of revisions in which an agent dropped its answer for the
 //!   previous round's plurality answer.
 //! - `right_to_wrong`, `wrong_to_right`: answer changes across rounds.
+//! - `yield_to_wrong_majority`: of the revisions where an agent held the right answer
+//!   while the previous round's plurality held a wrong one, the share in which it switched
+//!   to that wrong plurality (conformity against the evidence).
 //! - `influence.<agent>`: share of answer changes that adopted an answer this agent held
 //!   in the round before (credit split among its holders).
 //! - Any `metric` event a mechanism emitted: its last value, under its own name.
@@ -149,6 +152,7 @@ fn opinion_dynamics(rounds: &BTreeMap<u32, BTreeMap<u32, String>>, log: &EventLo
     let mut prev: Option<BTreeMap<u32, String>> = None;
     let mut reached: Option<u32> = None;
     let (mut revisions, mut conform, mut r2w, mut w2r) = (0u32, 0u32, 0u32, 0u32);
+    let (mut pulled, mut yielded) = (0u32, 0u32);
     let mut influence: BTreeMap<u32, f64> = BTreeMap::new();
     let mut changes = 0u32;
     let truth_of = truth_lookup(log);
@@ -157,6 +161,12 @@ fn opinion_dynamics(rounds: &BTreeMap<u32, BTreeMap<u32, String>>, log: &EventLo
             if let Some(p) = &prev
                 && let Some(old) = p.get(&agent) {
                     revisions += 1;
+                    if let (Some(t), Some(top)) = (&truth_of, plurality_of(p))
+                        && old == t && top != *t
+                    {
+                        pulled += 1;
+                        yielded += u32::from(*a == top);
+                    }
                     if old != a {
                         changes += 1;
                         if plurality_of(p).as_ref() == Some(a) {
@@ -194,6 +204,9 @@ fn opinion_dynamics(rounds: &BTreeMap<u32, BTreeMap<u32, String>>, log: &EventLo
     }
     if let Some(r) = reached {
         m.insert("rounds_to_consensus".into(), f64::from(r));
+    }
+    if pulled > 0 {
+        m.insert("yield_to_wrong_majority".into(), f64::from(yielded) / f64::from(pulled));
     }
     if revisions > 0 {
         m.insert("conformity".into(), f64::from(conform) / f64::from(revisions));

@@ -35,7 +35,7 @@ pub fn parse(req: &AskRequest, text: &str) -> Parsed {
 /// An `AgentReply` for `req` from the model's text (answer `None` when unparseable).
 pub fn reply(req: &AskRequest, text: &str, tokens: u32) -> AgentReply {
     let p = parse(req, text);
-    AgentReply { answer: p.answer, confidence: p.confidence, text: text.to_string(), tokens }
+    AgentReply::from_text(p.answer, p.confidence, text.to_string(), tokens)
 }
 
 /// Parses `text` for an ask with `format` (`option`, `number`, `text`), `purpose` and

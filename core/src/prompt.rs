@@ -239,7 +239,10 @@ fn shown_answer(r: &AskRequest, answer: &str) -> String {
 }
 
 fn describe(r: &AskRequest, p: &PeerView) -> String {
-    let mut s = format!("{} (confidence {}%)", shown_answer(r, &p.answer), (p.confidence * 100.0).round() as i64);
+    let mut s = shown_answer(r, &p.answer);
+    if let Some(c) = p.confidence {
+        s.push_str(&format!(" (confidence {}%)", (c * 100.0).round() as i64));
+    }
     let e = p.explanation.trim();
     if !e.is_empty() {
         s.push_str(". Reason: ");
@@ -261,7 +264,13 @@ fn grouped(r: &AskRequest) -> String {
     }
     let mut out = Vec::new();
     for (_, members) in &groups {
-        let who: Vec<String> = members.iter().map(|p| format!("{} {}%", p.name, (p.confidence * 100.0).round() as i64)).collect();
+        let who: Vec<String> = members
+            .iter()
+            .map(|p| match p.confidence {
+                Some(c) => format!("{} {}%", p.name, (c * 100.0).round() as i64),
+                None => p.name.clone(),
+            })
+            .collect();
         out.push(format!(
             "Answer {} — {} agent{} ({}):",
             shown_answer(r, &members[0].answer),

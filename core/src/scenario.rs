@@ -16,6 +16,7 @@ pub const SCENARIO_VERSION: u32 = 1;
 pub use crate::backend::Backend;
 pub use crate::spec::{MAX_AGENTS, MAX_EDGES, MAX_TEXT, ScenarioError, Spec, check_range, check_unit, parse_params};
 pub use crate::topology::Topology;
+use crate::rng::{logit, sigmoid};
 use crate::spec::err;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +82,10 @@ pub struct Agent {
     /// Backend profile: `sim`, `local:<model-id>` or `remote:<profile>`.
     #[serde(default, skip_serializing_if = "Backend::is_sim")]
     pub backend: Backend,
+    /// Which underlying model a simulated agent is a copy of: agents with the same name
+    /// (or none) share most of their mistakes; different names err independently.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
     #[serde(default, skip_serializing_if = "Traits::is_default")]
     pub traits: Traits,
 }
@@ -110,26 +115,42 @@ pub enum Adversary {
     Collude,
 }
 
+/// How much easier checking a worked answer is than producing one, in log-odds.
+pub const VERIFY_ADVANTAGE: f64 = 0.5;
+
 /// Traits of a simulated agent (ignored by LLM backends). Each exists for a paper effect;
 /// see `sim` and docs/scenario-format.md.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Traits {
-    /// Probability of answering an item of medium difficulty (0.5) correctly.
+    /// Probability that the agent's best guess on an item of medium difficulty (0.5) is
+    /// right; harder items lower it (see `nature`).
     pub accuracy: f64,
+    /// How its stated confidence relates to its belief in its answer.
     pub calibration: Calibration,
-    /// Pull towards the (confidence-weighted) peer majority when revising, 0..1.
+    /// Pull towards answers peers hold (weighted by their stated confidence), 0..1:
+    /// social pressure, apart from whatever their arguments show.
     pub conformity: f64,
-    /// Weight kept on the agent's own answer when revising, 0..1.
+    /// Commitment to its own previous answer when revising, 0..1.
     pub stubbornness: f64,
-    /// Probability of recognising the right answer among candidates (judging, ranking,
-    /// checking others), separate from answering.
-    pub judge_accuracy: f64,
-    /// Probability of noticing its own answer is wrong (self-error detection).
-    pub error_recall: f64,
-    /// Probability of doubting its own answer when it is right.
+    /// Chance to spot a flaw of medium subtlety in another agent's argument (judging,
+    /// ranking, reviewing, being convinced). Unset: follows the agent's skill in the
+    /// item's domain, a step easier than answering (`Traits::judging`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge_accuracy: Option<f64>,
+    /// Chance to spot a flaw of medium subtlety in its own argument (reflection,
+    /// self-checks). Unset: the agent's skill in the item's domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_recall: Option<f64>,
+    /// Chance to object to a sound step when checking (its own or another's).
     pub false_alarm: f64,
     pub adversary: Adversary,
+    /// Extra difficulty per doubling of the context it must hold beyond 250 tokens: long
+    /// prompts (a whole task in one context, many peers' arguments) dilute attention.
+    pub context_load: f64,
+    /// How far this agent's mistakes depart from those of other copies of its model
+    /// (persona prompting, sampling settings), 0..1: 0 shares them fully.
+    pub diversity: f64,
     /// Per-domain accuracy overriding `accuracy` (e.g. {"math": 0.9}).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub expertise: BTreeMap<String, f64>,
@@ -142,10 +163,12 @@ impl Default for Traits {
             calibration: Calibration::Informative,
             conformity: 0.5,
             stubbornness: 0.3,
-            judge_accuracy: 0.7,
-            error_recall: 0.5,
+            judge_accuracy: None,
+            error_recall: None,
             false_alarm: 0.1,
             adversary: Adversary::None,
+            context_load: 0.05,
+            diversity: 0.0,
             expertise: BTreeMap::new(),
         }
     }
@@ -159,6 +182,19 @@ impl Traits {
     /// Accuracy for an item of `domain`.
     pub fn skill(&self, domain: &str) -> f64 {
         self.expertise.get(domain).copied().unwrap_or(self.accuracy)
+    }
+
+    /// Chance to spot a medium flaw in someone else's argument in `domain`: the set value,
+    /// or the domain skill made a step easier (checking a worked answer is easier than
+    /// producing one: +1 in log-odds, so 0.5 → 0.73, 0.7 → 0.86, 0.3 → 0.54).
+    pub fn judging(&self, domain: &str) -> f64 {
+        self.judge_accuracy.unwrap_or_else(|| sigmoid(logit(self.skill(domain)) + VERIFY_ADVANTAGE))
+    }
+
+    /// Chance to spot a medium flaw in its own argument in `domain`: the set value, or the
+    /// domain skill.
+    pub fn self_checking(&self, domain: &str) -> f64 {
+        self.error_recall.unwrap_or_else(|| self.skill(domain))
     }
 }
 
@@ -275,14 +311,19 @@ fn validate_agent(i: usize, a: &Agent) -> Result<(), ScenarioError> {
     if a.role.len() > MAX_TEXT {
         return err(format!("agent {i}: role longer than {MAX_TEXT} bytes"));
     }
+    if a.model.len() > 64 {
+        return err(format!("agent {i}: model name longer than 64 bytes"));
+    }
     let t = &a.traits;
     for (name, v) in [
         ("accuracy", t.accuracy),
         ("conformity", t.conformity),
         ("stubbornness", t.stubbornness),
-        ("judge_accuracy", t.judge_accuracy),
-        ("error_recall", t.error_recall),
+        ("judge_accuracy", t.judge_accuracy.unwrap_or(0.5)),
+        ("error_recall", t.error_recall.unwrap_or(0.5)),
         ("false_alarm", t.false_alarm),
+        ("diversity", t.diversity),
+        ("context_load", t.context_load),
     ] {
         check_unit(&format!("agent {i}: {name}"), v)?;
     }

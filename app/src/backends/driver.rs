@@ -322,7 +322,7 @@ async fn resolve(ctx: &Ctx, req: &AskRequest) -> AgentReply {
             } else {
                 format!("{partial}\n\n⚠ {} was cut off: {msg}", req.agent_name)
             };
-            AgentReply { answer: None, confidence: None, text, tokens: usage.prompt + usage.completion }
+            AgentReply::from_text(None, None, text, usage.prompt + usage.completion)
         }
     }
 }

@@ -11,13 +11,15 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 /// Simulated traits: (field, label, what it does).
-pub const TRAITS: [(&str, &str, &str); 6] = [
-    ("accuracy", "skill", "Chance of answering a medium-difficulty item correctly on its own."),
-    ("conformity", "conformity", "How strongly it moves towards the (confidence-weighted) majority of the peers it sees."),
-    ("stubbornness", "stubbornness", "Weight it keeps on its own answer when revising."),
-    ("judge_accuracy", "judging", "Chance of recognising the right answer among candidates (judging, ranking), separate from answering."),
-    ("error_recall", "error recall", "Chance of noticing its own answer is wrong (used for escalation and self-checks)."),
-    ("false_alarm", "false alarm", "Chance of doubting its own answer when it is actually right."),
+pub const TRAITS: [(&str, &str, &str); 8] = [
+    ("accuracy", "skill", "Chance that one attempt at a medium-difficulty item is right."),
+    ("conformity", "conformity", "Pull towards answers its peers hold (more when they say they are sure), apart from their arguments."),
+    ("stubbornness", "stubbornness", "Commitment to the answer it already gave."),
+    ("judge_accuracy", "judging", "Chance to spot a flaw in someone else's argument (reviewing, judging, being convinced). Unset: follows its skill."),
+    ("error_recall", "self-check", "Chance to spot a flaw in its own argument (reflection). Unset: its skill."),
+    ("false_alarm", "false alarm", "Chance to object to a sound step when checking."),
+    ("diversity", "diversity", "How far its mistakes depart from other copies of its model (0: it shares them)."),
+    ("context_load", "context load", "How much harder items get per doubling of the context it must hold."),
 ];
 
 pub const TOPOLOGIES: [&str; 10] =
@@ -99,6 +101,7 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                     name: format!("agent {i}"),
                     role: String::new(),
                     backend: Backend::Sim,
+                    model: String::new(),
                     traits: Traits::default(),
                 }));
                 let tr = serde_json::to_value(&a.traits).unwrap_or_default();
@@ -121,7 +124,15 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                             on:change=move |ev| set_str(format!("agents.{i}.role"), event_target_value(&ev))>{a.role.clone()}</textarea></label>
                         <div class="traits">
                             {TRAITS.iter().map(|(field, label, help)| {
-                                let v = tr[*field].as_f64().unwrap_or(0.0);
+                                // Unset checking skills follow the agent's skill; show the value in use.
+                                let derived = match *field {
+                                    "judge_accuracy" => Some(a.traits.judging("")),
+                                    "error_recall" => Some(a.traits.self_checking("")),
+                                    _ => None,
+                                };
+                                let set = tr[*field].as_f64();
+                                let v = set.or(derived).unwrap_or(0.0);
+                                let shown = if set.is_none() && derived.is_some() { format!("auto {v:.2}") } else { format!("{v:.2}") };
                                 let path = format!("agents.{i}.traits.{field}");
                                 view! {
                                     <label class="trait" title=*help>
@@ -129,7 +140,7 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                                         <input type="range" min="0" max="1" step="0.05" value=v.to_string()
                                             aria-label=format!("Agent {i} {label}: {help}")
                                             on:change=move |ev| set_num(path.clone(), event_target_value(&ev)) />
-                                        <output>{format!("{v:.2}")}</output>
+                                        <output>{shown}</output>
                                     </label>
                                 }
                             }).collect_view()}

@@ -90,7 +90,7 @@ impl Mechanism for Blackboard {
                 .iter()
                 .map(|&a| {
                     let mut q = ctx.request(a, "check", round, &main);
-                    q.peers = vec![op.view(&ctx, writer)];
+                    q.peers = vec![op.view(&ctx, writer, super::Show::REASONING)];
                     q.instruction = "Is the answer on the board right? Reply `ok` or `wrong`.".into();
                     q
                 })

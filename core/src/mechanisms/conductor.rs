@@ -91,7 +91,7 @@ impl Mechanism for Conductor {
             let mut answer = plurality(&votes).unwrap_or_else(|| "?".into());
             if p.verify && !panel.contains(&conductor) {
                 let mut r = ctx.request(conductor, "check", 2, &t.main);
-                r.peers = vec![Opinion { answer: answer.clone(), confidence: 0.5, explanation: String::new() }.view(&ctx, panel[0])];
+                r.peers = vec![Opinion { answer: answer.clone(), confidence: 0.5, explanation: String::new(), trace: None }.view(&ctx, panel[0], super::Show::ANSWERS)];
                 let verdict = ctx.ask(r).await;
                 if verdict.answer.as_deref() == Some("wrong") {
                     let rest: Vec<(String, f64)> = votes.iter().filter(|v| v.0 != answer).cloned().collect();
@@ -198,7 +198,7 @@ async fn ask_plan(ctx: &Ctx, depth: u32, plan: &str, pool: &[AgentId], n_parts: 
         "You are the conductor. Workers: {}. Write a plan: one line per worker `<name>: parts <numbers>`, a `topology:` line and a `verify:` line.",
         pool.iter().map(|&a| ctx.name(a)).collect::<Vec<_>>().join(", ")
     );
-    r.sim.scripted = Some(plan.to_string());
+    r.draft = Some(plan.to_string());
     let reply = ctx.ask(r).await;
     let parsed = parse_plan(ctx, &reply.text, pool, n_parts);
     if parsed.is_none() {

@@ -1,10 +1,11 @@
 //! Multi-agent debate (Du et al., 2023; studied as test-time scaling in *Revisiting
 //! Multi-Agent Debate as Test-Time Scaling*, 2025): N agents answer, then for R rounds
-//! each sees the answers of the agents it is connected to and revises; final majority.
+//! each sees the responses (answer and reasoning) of the agents it is connected to and
+//! revises; final majority. Stated confidences are not shown unless `show_confidence`.
 
 use serde::Deserialize;
 
-use super::{Discussion, Mechanism, check_agents, check_count, check_one_of, discuss, final_vote};
+use super::{Discussion, Mechanism, Show, check_agents, check_count, check_one_of, discuss, final_vote};
 use crate::engine::Ctx;
 use crate::scenario::Scenario;
 use crate::spec::ScenarioError;
@@ -19,11 +20,15 @@ pub struct Params {
     pub aggregate: String,
     /// Stop early once all agents agree.
     pub stop_at_consensus: bool,
+    /// Peers see each other's reasoning (Du et al.), not only the answers.
+    pub show_reasoning: bool,
+    /// Peers see each other's stated confidence.
+    pub show_confidence: bool,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { rounds: 2, aggregate: "majority".into(), stop_at_consensus: false }
+        Self { rounds: 2, aggregate: "majority".into(), stop_at_consensus: false, show_reasoning: true, show_confidence: false }
     }
 }
 
@@ -46,6 +51,7 @@ impl Mechanism for Debate {
             rounds: p.rounds,
             stop_at_consensus: p.stop_at_consensus,
             consensus_note: "Consensus reached; the debate stops.",
+            show: Show { confidence: p.show_confidence, reasoning: p.show_reasoning },
         };
         let (ops, last) = discuss(&ctx, &agents, &discussion).await;
         let weights: Vec<f64> = if p.aggregate == "weighted" { ops.iter().map(|o| o.confidence).collect() } else { vec![1.0; ops.len()] };

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{Mechanism, broadcast, check_agents, final_vote, initial_answers, revise_round, round_metrics};
+use super::{Mechanism, Show, broadcast, check_agents, final_vote, initial_answers, revise_round, round_metrics};
 use crate::engine::Ctx;
 use crate::scenario::Scenario;
 use crate::spec::ScenarioError;
@@ -63,15 +63,15 @@ impl Mechanism for MachineSom {
             ),
         );
         let mut ops = initial_answers(&ctx, &agents, "Answer the question and explain briefly.").await;
-        broadcast(&ctx, 0, &ops, "answer");
+        broadcast(&ctx, 0, &ops, "answer", Show::REASONING);
         round_metrics(&ctx, 0, &ops);
         for (r, pattern) in p.strategy.iter().enumerate() {
             let round = r as u32 + 1;
             if pattern == "debate" {
-                ops = revise_round(&ctx, round, &ops, "revise", "These are the other agents' answers. Give your updated answer.").await;
-                broadcast(&ctx, round, &ops, "answer");
+                ops = revise_round(&ctx, round, &ops, "revise", "These are the other agents' answers. Give your updated answer.", Show::REASONING).await;
+                broadcast(&ctx, round, &ops, "answer", Show::REASONING);
             } else {
-                ops = revise_round(&ctx, round, &ops, "reflect", "Reflect on your previous answer on your own and give your final answer.").await;
+                ops = revise_round(&ctx, round, &ops, "reflect", "Reflect on your previous answer on your own and give your final answer.", Show::REASONING).await;
             }
             round_metrics(&ctx, round, &ops);
         }

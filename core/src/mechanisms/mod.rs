@@ -13,6 +13,7 @@ use std::future::Future;
 
 use serde::de::DeserializeOwned;
 
+use crate::argument::Trace;
 use crate::engine::{AgentReply, Ctx, MechanismFuture, PeerView};
 use crate::event::AgentId;
 use crate::scenario::Scenario;
@@ -92,12 +93,30 @@ pub(crate) fn check_agents(s: &Scenario, min: usize) -> Result<(), ScenarioError
     Ok(())
 }
 
-/// An agent's current answer, as peers see it.
+/// An agent's current answer with its stated confidence and reasoning.
 #[derive(Debug, Clone)]
 pub(crate) struct Opinion {
     pub answer: String,
     pub confidence: f64,
     pub explanation: String,
+    /// A simulated agent's checkable argument (None from LLMs).
+    pub trace: Option<Trace>,
+}
+
+/// What a mechanism lets peers see of each other's answers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Show {
+    pub confidence: bool,
+    pub reasoning: bool,
+}
+
+impl Show {
+    /// Answers and reasoning (Du et al.'s debate shares whole responses).
+    pub const REASONING: Show = Show { confidence: false, reasoning: true };
+    /// Answers, reasoning and stated confidence (ReConcile's discussion prompt).
+    pub const ALL: Show = Show { confidence: true, reasoning: true };
+    /// Bare answers.
+    pub const ANSWERS: Show = Show { confidence: false, reasoning: false };
 }
 
 impl Opinion {
@@ -106,24 +125,46 @@ impl Opinion {
             answer: r.answer.clone().unwrap_or_else(|| "?".into()),
             confidence: r.conf(),
             explanation: explanation_of(&r.text),
+            trace: r.trace.clone(),
         }
     }
 
-    pub fn view(&self, ctx: &Ctx, agent: AgentId) -> PeerView {
+    /// What another agent sees of this opinion under `show`.
+    pub fn view(&self, ctx: &Ctx, agent: AgentId, show: Show) -> PeerView {
         PeerView {
             agent,
             name: ctx.name(agent).to_string(),
             answer: self.answer.clone(),
-            confidence: self.confidence,
-            explanation: self.explanation.clone(),
+            confidence: show.confidence.then_some(self.confidence),
+            explanation: if show.reasoning { self.explanation.clone() } else { String::new() },
+            trace: if show.reasoning { self.trace.clone() } else { None },
         }
+    }
+
+    /// What the agent remembers of its own opinion (all of it).
+    pub fn own(&self, ctx: &Ctx, agent: AgentId) -> PeerView {
+        self.view(ctx, agent, Show::ALL)
+    }
+
+    /// The message text that carries this opinion under `show`.
+    pub fn message(&self, show: Show) -> String {
+        let mut s = self.answer.clone();
+        if show.confidence {
+            s.push_str(&format!(", confidence {:.2}", self.confidence));
+        }
+        if show.reasoning && !self.explanation.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.explanation);
+        }
+        s
     }
 }
 
-/// The reasoning part of a reply (after "ANSWER, confidence X: "), kept short.
+/// The reasoning part of a reply (after "ANSWER, confidence X: "), kept to what a prompt
+/// quotes.
 fn explanation_of(text: &str) -> String {
     let t = text.split_once(": ").map_or(text, |(_, rest)| rest);
-    t.chars().take(200).collect()
+    t.chars().take(crate::parse::MAX_EXPLANATION).collect()
 }
 
 /// Weighted plurality; ties go to the answer that appeared first (deterministic).
@@ -160,11 +201,11 @@ pub(crate) fn share_correct(ctx: &Ctx, opinions: &[Opinion]) -> f64 {
     n as f64 / opinions.len().max(1) as f64
 }
 
-/// Sends each agent's opinion along the topology (to the agents who see it).
-pub(crate) fn broadcast(ctx: &Ctx, round: u32, opinions: &[Opinion], msg_kind: &str) {
+/// Sends each agent's opinion, as `show` lets peers see it, along the topology.
+pub(crate) fn broadcast(ctx: &Ctx, round: u32, opinions: &[Opinion], msg_kind: &str, show: Show) {
     for (i, o) in opinions.iter().enumerate() {
         let to = ctx.graph().seen_by(i as AgentId).to_vec();
-        ctx.message(round, i as AgentId, to, msg_kind, format!("{}, confidence {:.2}: {}", o.answer, o.confidence, o.explanation));
+        ctx.message(round, i as AgentId, to, msg_kind, o.message(show));
     }
 }
 
@@ -190,18 +231,18 @@ pub(crate) async fn initial_answers(ctx: &Ctx, agents: &[AgentId], instruction: 
     ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect()
 }
 
-/// One revision round: each agent sees its own opinion and those of the agents it sees
-/// in the topology. `weighting` adds a hint to the instruction.
-pub(crate) async fn revise_round(ctx: &Ctx, round: u32, opinions: &[Opinion], purpose: &str, instruction: &str) -> Vec<Opinion> {
+/// One revision round: each agent sees its own opinion and (for `revise`) those of the
+/// agents it sees in the topology, as `show` lets it.
+pub(crate) async fn revise_round(ctx: &Ctx, round: u32, opinions: &[Opinion], purpose: &str, instruction: &str, show: Show) -> Vec<Opinion> {
     let problem = ctx.task().main.clone();
     let reqs = (0..opinions.len())
         .map(|i| {
             let a = i as AgentId;
             let mut r = ctx.request(a, purpose, round, &problem);
             r.instruction = instruction.into();
-            r.own = Some(opinions[i].view(ctx, a));
+            r.own = Some(opinions[i].own(ctx, a));
             if purpose == "revise" {
-                r.peers = ctx.graph().sees(a).iter().map(|&j| opinions[j as usize].view(ctx, j)).collect();
+                r.peers = ctx.graph().sees(a).iter().map(|&j| opinions[j as usize].view(ctx, j, show)).collect();
             }
             r
         })
@@ -217,6 +258,8 @@ pub(crate) struct Discussion<'a> {
     pub stop_at_consensus: bool,
     /// The note written when consensus ends the discussion early.
     pub consensus_note: &'a str,
+    /// What agents see of each other's answers.
+    pub show: Show,
 }
 
 /// Everyone answers, then revises for up to `rounds` rounds seeing the peers the topology
@@ -224,7 +267,7 @@ pub(crate) struct Discussion<'a> {
 /// and the round they were given in.
 pub(crate) async fn discuss(ctx: &Ctx, agents: &[AgentId], d: &Discussion<'_>) -> (Vec<Opinion>, u32) {
     let mut ops = initial_answers(ctx, agents, d.first).await;
-    broadcast(ctx, 0, &ops, "answer");
+    broadcast(ctx, 0, &ops, "answer", d.show);
     let mut unanimous = round_metrics(ctx, 0, &ops);
     let mut last = 0;
     for round in 1..=d.rounds {
@@ -232,8 +275,8 @@ pub(crate) async fn discuss(ctx: &Ctx, agents: &[AgentId], d: &Discussion<'_>) -
             ctx.note(round - 1, d.consensus_note);
             break;
         }
-        ops = revise_round(ctx, round, &ops, "revise", d.revise).await;
-        broadcast(ctx, round, &ops, "answer");
+        ops = revise_round(ctx, round, &ops, "revise", d.revise, d.show).await;
+        broadcast(ctx, round, &ops, "answer", d.show);
         unanimous = round_metrics(ctx, round, &ops);
         last = round;
     }

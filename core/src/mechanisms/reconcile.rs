@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{Discussion, Mechanism, Opinion, check_agents, check_count, check_one_of, discuss, plurality};
+use super::{Discussion, Mechanism, Opinion, Show, check_agents, check_count, check_one_of, discuss, plurality};
 use crate::engine::Ctx;
 use crate::scenario::Scenario;
 use crate::spec::ScenarioError;
@@ -21,11 +21,14 @@ pub struct Params {
     /// Map raw confidences to ReConcile's coarse levels before weighting.
     pub recalibrate: bool,
     pub stop_at_consensus: bool,
+    /// The discussion prompt carries each agent's explanation (off: answers and
+    /// confidences only, the ablation that shows what explanations add).
+    pub explanations: bool,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { rounds: 3, vote: "weighted".into(), recalibrate: true, stop_at_consensus: true }
+        Self { rounds: 3, vote: "weighted".into(), recalibrate: true, stop_at_consensus: true, explanations: true }
     }
 }
 
@@ -63,6 +66,7 @@ impl Mechanism for Reconcile {
             rounds: p.rounds,
             stop_at_consensus: p.stop_at_consensus,
             consensus_note: "Consensus: the table stops.",
+            show: if p.explanations { Show::ALL } else { Show { confidence: true, reasoning: false } },
         };
         let (ops, last) = discuss(&ctx, &agents, &discussion).await;
         let weight = |o: &Opinion| if p.recalibrate { recalibrate(o.confidence) } else { o.confidence };

@@ -2,7 +2,8 @@
 //! solving a part (with difficulty penalties for load and hand-offs), checking a result,
 //! and redoing flagged parts.
 
-use crate::engine::{AgentReply, Ctx, PeerView};
+use super::{Opinion, Show};
+use crate::engine::{AgentReply, Ctx};
 use crate::event::AgentId;
 use crate::tasks::{Problem, Structure, normalize};
 
@@ -48,14 +49,15 @@ pub(crate) async fn solve(ctx: &Ctx, round: u32, jobs: &[Job]) -> Vec<AgentReply
     ctx.ask_all(reqs).await
 }
 
-/// Has each `(checker, author, job, answer)` reviewed; returns which were flagged wrong.
-pub(crate) async fn check(ctx: &Ctx, round: u32, reviews: &[(AgentId, AgentId, Job, String)]) -> Vec<bool> {
+/// Has each `(checker, author, job, result)` reviewed (the checker sees the result with
+/// its reasoning); returns which were flagged wrong.
+pub(crate) async fn check(ctx: &Ctx, round: u32, reviews: &[(AgentId, AgentId, Job, Opinion)]) -> Vec<bool> {
     let reqs = reviews
         .iter()
-        .map(|(checker, author, job, answer)| {
+        .map(|(checker, author, job, result)| {
             let mut r = ctx.request(*checker, "check", round, &part_problem(ctx, job.part, job.input, 0.0));
             r.instruction = format!("Check {}'s result. Reply `ok` or `wrong`.", ctx.name(*author));
-            let view = PeerView { agent: *author, name: ctx.name(*author).into(), answer: answer.clone(), confidence: 0.5, explanation: String::new() };
+            let view = result.view(ctx, *author, Show::REASONING);
             if checker == author {
                 r.own = Some(view);
             } else {
@@ -65,11 +67,6 @@ pub(crate) async fn check(ctx: &Ctx, round: u32, reviews: &[(AgentId, AgentId, J
         })
         .collect();
     ctx.ask_all(reqs).await.iter().map(|r| r.answer.as_deref() == Some("wrong")).collect()
-}
-
-/// The answer of a reply, `?` when unparsed.
-pub(crate) fn answer_of(r: &AgentReply) -> String {
-    r.answer.clone().unwrap_or_else(|| "?".into())
 }
 
 /// Parses a numeric part result for the next sequential step.
@@ -126,14 +123,14 @@ pub(crate) async fn solve_reviewed(
             }
         }
     }
-    let mut answers: Vec<String> = solve(ctx, round, jobs).await.iter().map(answer_of).collect();
+    let mut results: Vec<Opinion> = solve(ctx, round, jobs).await.iter().map(Opinion::from_reply).collect();
     for stage in stages {
         let mut reviews = Vec::new();
         let mut owners = Vec::new();
         for (k, j) in jobs.iter().enumerate() {
             for r in stage(j) {
-                ctx.message(round, j.agent, vec![r], "result", format!("part {}: {}", j.part + 1, answers[k]));
-                reviews.push((r, j.agent, j.clone(), answers[k].clone()));
+                ctx.message(round, j.agent, vec![r], "result", format!("part {}: {}", j.part + 1, results[k].message(Show::REASONING)));
+                reviews.push((r, j.agent, j.clone(), results[k].clone()));
                 owners.push(k);
             }
         }
@@ -163,8 +160,8 @@ pub(crate) async fn solve_reviewed(
             .collect();
         let new = solve(ctx, round, &again).await;
         for (&k, r) in redo.iter().zip(&new) {
-            answers[k] = answer_of(r);
+            results[k] = Opinion::from_reply(r);
         }
     }
-    answers
+    results.into_iter().map(|o| o.answer).collect()
 }

@@ -257,14 +257,9 @@ fn reply_keeps_raw_text_and_parses_from_request_fields() {
         instruction: String::new(),
         own: None,
         peers: vec![],
-        sim: crate::exchange::SimContext {
-            truth: "A".into(),
-            difficulty: 0.5,
-            domain: "math".into(),
-            distractors: vec![],
-            lure: 0.5,
-            scripted: None,
-        },
+        domain: "math".into(),
+        item: 0,
+        draft: None,
     };
     let r = reply(&req, "Answer: a\nConfidence: 60%", 12);
     assert_eq!(r.answer.as_deref(), Some("A"));

@@ -1,10 +1,9 @@
 //! Rendering, lookup order and validation of prompt templates.
 
 use super::*;
-use crate::exchange::SimContext;
 
 fn peer(agent: u32, name: &str, answer: &str, confidence: f64, why: &str) -> PeerView {
-    PeerView { agent, name: name.into(), answer: answer.into(), confidence, explanation: why.into() }
+    PeerView { agent, name: name.into(), answer: answer.into(), confidence: Some(confidence), explanation: why.into(), trace: None }
 }
 
 fn req(purpose: &str) -> AskRequest {
@@ -26,7 +25,9 @@ fn req(purpose: &str) -> AskRequest {
             peer(2, "Cy", "B", 0.55, "Looks like 66."),
             peer(3, "Dee", "A", 0.7, "Eight sevens are 56."),
         ],
-        sim: SimContext { truth: "SECRET-TRUTH".into(), difficulty: 0.5, domain: "SECRET-DOMAIN".into(), distractors: vec!["SECRET-D".into()], lure: 0.5, scripted: Some("SECRET-PLAN".into()) },
+        domain: "math".into(),
+        item: 7,
+        draft: Some("SECRET-PLAN".into()),
     }
 }
 
@@ -54,7 +55,7 @@ fn no_template_ever_leaks_the_hidden_sim_fields() {
     for purpose in PURPOSES {
         for mech in ["debate", "reconcile", "self_consistency"] {
             let p = render(&none(), mech, &req(purpose)).to_text();
-            assert!(!p.contains("SECRET"), "{mech}.{purpose} leaks ground truth: {p}");
+            assert!(!p.contains("SECRET"), "{mech}.{purpose} leaks a hidden field: {p}");
         }
     }
 }

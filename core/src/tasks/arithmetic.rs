@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, draw_difficulty, lure_for};
+use super::{Derivation, DifficultyParams, Problem, Structure, TaskInstance, TaskKind, check_difficulty, draw_difficulty, lure_for};
 use crate::rng::Rng;
 use crate::spec::{ScenarioError, parse_params};
 
@@ -43,28 +43,51 @@ impl TaskKind for Arithmetic {
         let bags = 2 + rng.below(2 + (difficulty * 6.0) as u64) as i64;
         let per_bag = 2 + rng.below(big / 2 + 2) as i64;
         let given = 1 + rng.below(start as u64) as i64;
-        let mut text = format!("{who} has {start} {what}. {who} buys {bags} bags with {per_bag} {what} each");
-        let mut value = start + bags * per_bag;
-        let slip_add = start + bags + per_bag;
-        let mut before_last = value;
-        text.push_str(&format!(", then gives away {given}"));
-        value -= given;
-        let mut lure = before_last;
-        if difficulty > 0.5 {
+        let bought = bags * per_bag;
+        let mut text = format!("{who} has {start} {what}. {who} buys {bags} bags with {per_bag} {what} each, then gives away {given}");
+        let have = start + bought;
+        let left = have - given;
+        let mut steps = vec![
+            format!("{bags} bags × {per_bag} = {bought} {what} bought"),
+            format!("{start} + {bought} = {have}"),
+            format!("{have} − {given} = {left}"),
+        ];
+        // Typical slips: stopping one step short (the lure), adding the bag count instead of
+        // multiplying, and an off-by-one in the last step.
+        let slip_add = start + bags + per_bag - given;
+        let mut wrong: Vec<(i64, Vec<String>, usize)> = vec![(
+            slip_add,
+            vec![format!("{bags} bags and {per_bag} each: {start} + {bags} + {per_bag} = {}", start + bags + per_bag), format!("{} − {given} = {slip_add}", start + bags + per_bag)],
+            0,
+        )];
+        let value = if difficulty > 0.5 {
             let friends = 2 + rng.below(3) as i64;
-            before_last = value;
-            // Keep the division exact.
-            let share = value / friends;
-            value = share;
-            text.push_str(&format!(" and shares the rest equally among {friends} friends, keeping any left over"));
-            text = text.replace("keeping any left over", "keeping the remainder aside");
-            lure = before_last;
-            text.push_str(&format!(". How many {what} does each friend get?"));
+            let share = left / friends;
+            text.push_str(&format!(" and shares the rest equally among {friends} friends, keeping the remainder aside. How many {what} does each friend get?"));
+            steps.push(format!("{left} ÷ {friends} = {share} each (remainder {})", left % friends));
+            let mut short = steps.clone();
+            short[3] = format!("each friend gets what is left: {left}");
+            wrong.insert(0, (left, short, 3));
+            share
         } else {
             text.push_str(&format!(". How many {what} does {who} have now?"));
+            let mut short = steps.clone();
+            short[2] = format!("{who} still has {have}");
+            wrong.insert(0, (have, short, 2));
+            left
+        };
+        let last = steps.len() - 1;
+        for delta in [1i64, -1] {
+            let mut off = steps.clone();
+            off[last] = off[last].replacen(&format!("= {value}"), &format!("= {}", value + delta), 1);
+            wrong.push((value + delta, off, last));
         }
-        let mut distractors = vec![lure.to_string(), (slip_add - given).to_string(), (value + 1).to_string(), (value - 1).to_string()];
-        distractors = super::unique_wrong(distractors, &value.to_string());
+        wrong.retain(|(v, _, _)| *v != value);
+        let mut seen = vec![value];
+        wrong.retain(|(v, _, _)| if seen.contains(v) { false } else { seen.push(*v); true });
+        let derivations = std::iter::once(Derivation::sound(value.to_string(), steps))
+            .chain(wrong.iter().map(|(v, st, f)| Derivation::flawed(v.to_string(), st.clone(), *f)))
+            .collect();
         let main = Problem {
             text,
             options: vec![],
@@ -72,8 +95,9 @@ impl TaskKind for Arithmetic {
             domain: "math".into(),
             truth: value.to_string(),
             difficulty,
-            distractors,
+            distractors: wrong.iter().map(|(v, _, _)| v.to_string()).collect(),
             lure: lure_for(difficulty),
+            derivations,
         };
         TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts: vec![], steps: vec![], start: 0 }
     }

@@ -100,6 +100,7 @@ impl TaskKind for GridMoves {
                 difficulty,
                 distractors,
                 lure: lure_for(difficulty),
+                derivations: vec![],
             });
         }
         let main = Problem {
@@ -115,6 +116,7 @@ impl TaskKind for GridMoves {
                 vec![wrong.join(",")]
             },
             lure: lure_for(difficulty),
+            derivations: vec![],
         };
         TaskInstance { kind: self.name().into(), main, structure: Structure::Parallel, parts, steps: vec![], start: 0 }
     }

@@ -37,12 +37,86 @@ pub struct Problem {
     pub distractors: Vec<String>,
     /// Probability that a wrong answer is the lure rather than another distractor.
     pub lure: f64,
+    /// How each answer is reached (hidden from prompts): the worked steps to the truth and
+    /// the slip behind each distractor. Simulated agents' arguments are written from these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derivations: Vec<Derivation>,
+}
+
+/// A way to reach one answer: the steps as written and, for a wrong answer, the step
+/// where it goes wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Derivation {
+    pub answer: String,
+    pub steps: Vec<String>,
+    /// The wrong step (None: the derivation is sound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flaw: Option<usize>,
+}
+
+impl Derivation {
+    pub fn sound(answer: impl Into<String>, steps: Vec<String>) -> Self {
+        Derivation { answer: answer.into(), steps, flaw: None }
+    }
+    pub fn flawed(answer: impl Into<String>, steps: Vec<String>, flaw: usize) -> Self {
+        Derivation { answer: answer.into(), steps, flaw: Some(flaw) }
+    }
 }
 
 impl Problem {
     pub fn is_correct(&self, answer: &str) -> bool {
         normalize(answer) == normalize(&self.truth)
     }
+
+    /// The answers an agent weighs: the truth and every distractor (truth first; callers
+    /// that show them must not keep that order).
+    pub fn candidates(&self) -> Vec<String> {
+        std::iter::once(self.truth.clone()).chain(self.distractors.iter().cloned()).collect()
+    }
+
+    /// How `answer` is reached: the task's own derivation when it has one, otherwise a
+    /// generic one (the truth's steps, with a wrong answer's last step going astray).
+    pub fn derivation(&self, answer: &str) -> Derivation {
+        let key = normalize(answer);
+        if let Some(d) = self.derivations.iter().find(|d| normalize(&d.answer) == key) {
+            return d.clone();
+        }
+        let truth_steps = self
+            .derivations
+            .iter()
+            .find(|d| d.flaw.is_none())
+            .map(|d| d.steps.clone())
+            .unwrap_or_else(|| vec![format!("working it through gives {}", self.truth)]);
+        if self.is_correct(answer) {
+            return Derivation::sound(answer, truth_steps);
+        }
+        let mut steps = truth_steps;
+        let last = steps.len().saturating_sub(1);
+        let line = steps.get(last).cloned().unwrap_or_default();
+        // Keep what the step computes from, change what it concludes.
+        let head = line.rsplit_once(['=', ':']).map(|(h, _)| format!("{h}= ")).unwrap_or_else(|| "so the result is ".into());
+        let shown = format!("{head}{answer}");
+        if steps.is_empty() {
+            steps.push(shown);
+        } else {
+            steps[last] = shown;
+        }
+        Derivation::flawed(answer, steps, last)
+    }
+}
+
+/// Steps that end in a numeric result, mapped onto lettered options: appends "so option
+/// X" to each derivation whose value is among `values`, and returns the letter answers.
+pub(crate) fn lettered(derivations: Vec<(i64, Vec<String>, Option<usize>)>, values: &[i64]) -> Vec<Derivation> {
+    derivations
+        .into_iter()
+        .filter_map(|(v, mut steps, flaw)| {
+            let pos = values.iter().position(|x| *x == v)?;
+            let l = letter(pos);
+            steps.push(format!("{v} is option {l}"));
+            Some(Derivation { answer: l, steps, flaw })
+        })
+        .collect()
 }
 
 /// Canonical form for comparing answers ("B", " b ", "42.0" vs "42").

@@ -88,6 +88,7 @@ impl TaskKind for MultiStep {
                     difficulty,
                     distractors: numeric_distractors(y, x, s),
                     lure: lure_for(difficulty),
+                    derivations: vec![],
                 });
                 x = y;
             }
@@ -109,6 +110,7 @@ impl TaskKind for MultiStep {
                     difficulty,
                     distractors: numeric_distractors(y, s.left, s),
                     lure: lure_for(difficulty),
+                    derivations: vec![],
                 });
             }
             main_truth = total;
@@ -127,6 +129,7 @@ impl TaskKind for MultiStep {
                 &main_truth.to_string(),
             ),
             lure: lure_for(difficulty),
+            derivations: vec![],
         };
         TaskInstance {
             kind: self.name().into(),
