@@ -10,8 +10,17 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The scenario format version this build writes and reads.
-pub const SCENARIO_VERSION: u32 = 1;
+/// The scenario format version this build writes. It reads every earlier version too,
+/// upgrading it on the way in (`Scenario::upgrade`).
+pub const SCENARIO_VERSION: u32 = 2;
+
+/// Mechanism params that version 1 had and version 2 dropped: simulated costs that were
+/// knobs and now emerge from what agents hold and check (see the mechanisms' docs).
+const DROPPED_IN_V2: &[(&str, &[&str])] = &[
+    ("architectures", &["load_penalty", "handoff_penalty", "merge_error"]),
+    ("multirobot", &["context_penalty", "local_penalty", "conflict_penalty"]),
+    ("conductor", &["load_penalty"]),
+];
 
 pub use crate::backend::Backend;
 pub use crate::spec::{MAX_AGENTS, MAX_EDGES, MAX_TEXT, ScenarioError, Spec, check_range, check_unit, parse_params};
@@ -221,7 +230,7 @@ impl Scenario {
     /// `registry`, validates too). Errors name the JSON path.
     pub fn deserialize_json(text: &str) -> Result<Self, ScenarioError> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
+        let s: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             let msg = strip_position(&inner.to_string());
@@ -230,15 +239,38 @@ impl Scenario {
             } else {
                 ScenarioError(format!("{path}: {msg}"))
             }
-        })
+        })?;
+        s.upgrade()
     }
 
     /// Reads a JSON value into a scenario without validating it.
     pub fn deserialize_value(value: Value) -> Result<Self, ScenarioError> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
+        let s: Scenario = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             ScenarioError(format!("{path}: {}", e.into_inner()))
-        })
+        })?;
+        s.upgrade()
+    }
+
+    /// Brings a scenario of an earlier format version to this one (files and links made by
+    /// earlier builds keep opening); a version from the future is an error.
+    pub fn upgrade(mut self) -> Result<Self, ScenarioError> {
+        if self.version == 0 || self.version > SCENARIO_VERSION {
+            return err(format!(
+                "scenario version {} is not supported (this build reads versions 1 to {SCENARIO_VERSION})",
+                self.version
+            ));
+        }
+        if self.version < 2
+            && let Some((_, dropped)) = DROPPED_IN_V2.iter().find(|(kind, _)| *kind == self.mechanism.kind)
+            && let Some(params) = self.mechanism.params.as_object_mut()
+        {
+            for key in *dropped {
+                params.remove(*key);
+            }
+        }
+        self.version = SCENARIO_VERSION;
+        Ok(self)
     }
 
     pub fn to_json_pretty(&self) -> String {
@@ -355,7 +387,7 @@ mod tests {
     #[test]
     fn minimal_scenario_parses_with_defaults() {
         let s = Scenario::from_value(base()).unwrap();
-        assert_eq!(s.version, 1);
+        assert_eq!(s.version, SCENARIO_VERSION);
         assert_eq!(s.agents[1].backend, Backend::Sim);
         assert_eq!(s.topology.kind, "mesh");
         assert_eq!(s.agents[0].traits, Traits::default());

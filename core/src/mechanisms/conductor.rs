@@ -34,12 +34,11 @@ pub struct Params {
     pub verify: bool,
     /// Slices with more parts than this are split again (if depth allows).
     pub split_threshold: u32,
-    pub load_penalty: f64,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { max_depth: 1, workers: 0, verify: true, split_threshold: 2, load_penalty: 0.08 }
+        Self { max_depth: 1, workers: 0, verify: true, split_threshold: 2 }
     }
 }
 
@@ -50,8 +49,7 @@ impl Mechanism for Conductor {
     fn check(p: &Params, s: &Scenario) -> Result<(), ScenarioError> {
         check_count("max_depth", p.max_depth, 0, 4)?;
         check_count("workers", p.workers, 0, s.agents.len() as u32)?;
-        check_count("split_threshold", p.split_threshold, 1, 32)?;
-        crate::spec::check_unit("mechanism.params.load_penalty", p.load_penalty)
+        check_count("split_threshold", p.split_threshold, 1, 32)
     }
 
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
@@ -148,7 +146,7 @@ impl Mechanism for Conductor {
         let mut jobs: Vec<Job> = Vec::new();
         for (w, c) in &assignments {
             for &part in c {
-                jobs.push(Job::new(*w, part, None, p.load_penalty * (c.len() as f64 - 1.0), "Solve the part the conductor gave you."));
+                jobs.push(Job::new(*w, part, None, "Solve the part the conductor gave you."));
             }
         }
         let answers = if t.structure == Structure::Sequential {

@@ -65,21 +65,13 @@ impl Mechanism for MultiRobot {
         let (jobs, assigner): (Vec<Job>, Option<AgentId>) = match p.framework.as_str() {
             "centralized" | "hybrid_feedback" => (
                 (0..robots)
-                    .map(|r| Job {
-                        redo_extra: Some(central / 2.0),
-                        ..Job::new(planner, r, None, central, &format!("Plan robot {}'s move. Full state: {state}", r + 1))
-                    })
+                    .map(|r| Job::new(planner, r, None, format!("Plan robot {}'s move. Full state: {state}", r + 1)))
                     .collect(),
                 None,
             ),
             framework => (
                 (0..robots)
-                    .map(|r| Job {
-                        // A central check points at what is wrong; peers' dialogue does not
-                        // give a robot the global picture.
-                        redo_extra: if framework == "hybrid_check" { Some(local / 2.0) } else { None },
-                        ..Job::new(robot_agent(r), r, None, local, "Plan your own move from what you can see.")
-                    })
+                    .map(|r| Job::new(robot_agent(r), r, None, "Plan your own move from what you can see."))
                     .collect(),
                 None,
             ),

@@ -1,6 +1,5 @@
 //! Work on task parts, shared by the architectures, multi-robot and conductor mechanisms:
-//! solving a part (with difficulty penalties for load and hand-offs), checking a result,
-//! and redoing flagged parts.
+//! solving a part as its agent is given it, checking a result, and redoing flagged parts.
 
 use super::{Opinion, Show};
 use crate::engine::{AgentReply, Ctx};
@@ -14,26 +13,21 @@ pub(crate) struct Job {
     pub part: usize,
     /// Input value for a sequential step (None: the chain's true input / independent part).
     pub input: Option<i64>,
-    /// Difficulty added to the part's own (load, hand-off, context penalties).
-    pub extra: f64,
+    /// For a linked sequential step: the earlier result the agent holds.
+    pub linked: Option<i64>,
     pub instruction: String,
-    /// Difficulty penalty when the part is redone after being flagged (a reviewer's
-    /// feedback may narrow the problem); None keeps `extra`.
-    pub redo_extra: Option<f64>,
 }
 
 impl Job {
-    pub fn new(agent: AgentId, part: usize, input: Option<i64>, extra: f64, instruction: &str) -> Self {
-        Job { agent, part, input, extra, instruction: instruction.into(), redo_extra: None }
+    pub fn new(agent: AgentId, part: usize, input: Option<i64>, instruction: impl Into<String>) -> Self {
+        Job { agent, part, input, linked: None, instruction: instruction.into() }
     }
 }
 
-/// The problem for `part` as the agent gets it.
-pub(crate) fn part_problem(ctx: &Ctx, part: usize, input: Option<i64>, extra: f64) -> Problem {
+/// The problem for `job` as its agent gets it.
+pub(crate) fn part_problem(ctx: &Ctx, job: &Job) -> Problem {
     let t = ctx.task();
-    let mut p = if t.parts.is_empty() { t.main.clone() } else { t.part_with_input(part, input) };
-    p.difficulty = (p.difficulty + extra).clamp(0.0, 2.0);
-    p
+    if t.parts.is_empty() { t.main.clone() } else { t.step_given(job.part, job.input, job.linked) }
 }
 
 /// Solves jobs concurrently (one batch of asks); returns the replies in job order.
@@ -41,7 +35,7 @@ pub(crate) async fn solve(ctx: &Ctx, round: u32, jobs: &[Job]) -> Vec<AgentReply
     let reqs = jobs
         .iter()
         .map(|j| {
-            let mut r = ctx.request(j.agent, "solve", round, &part_problem(ctx, j.part, j.input, j.extra));
+            let mut r = ctx.request(j.agent, "solve", round, &part_problem(ctx, j));
             r.instruction = j.instruction.clone();
             r
         })
@@ -55,7 +49,7 @@ pub(crate) async fn check(ctx: &Ctx, round: u32, reviews: &[(AgentId, AgentId, J
     let reqs = reviews
         .iter()
         .map(|(checker, author, job, result)| {
-            let mut r = ctx.request(*checker, "check", round, &part_problem(ctx, job.part, job.input, 0.0));
+            let mut r = ctx.request(*checker, "check", round, &part_problem(ctx, job));
             r.instruction = format!("Check {}'s result. Reply `ok` or `wrong`.", ctx.name(*author));
             let view = result.view(ctx, *author, Show::REASONING);
             if checker == author {
@@ -72,14 +66,6 @@ pub(crate) async fn check(ctx: &Ctx, round: u32, reviews: &[(AgentId, AgentId, J
 /// Parses a numeric part result for the next sequential step.
 pub(crate) fn as_number(answer: &str) -> Option<i64> {
     normalize(answer).parse().ok()
-}
-
-/// Round-robin assignment of `parts` over `workers`: (worker, part) pairs, and each
-/// worker's load (parts in its context).
-pub(crate) fn assign(parts: usize, workers: &[AgentId]) -> (Vec<AgentId>, Vec<usize>) {
-    let owner: Vec<AgentId> = (0..parts).map(|i| workers[i % workers.len()]).collect();
-    let load: Vec<usize> = (0..parts).map(|i| owner.iter().filter(|&&w| w == owner[i]).count()).collect();
-    (owner, load)
 }
 
 /// Main answer from part answers (sum for parallel numeric parts, last for sequential).
@@ -150,14 +136,8 @@ pub(crate) async fn solve_reviewed(
         if redo.is_empty() {
             continue;
         }
-        let again: Vec<Job> = redo
-            .iter()
-            .map(|&k| Job {
-                instruction: "Your result was flagged; redo it carefully.".into(),
-                extra: jobs[k].redo_extra.unwrap_or(jobs[k].extra),
-                ..jobs[k].clone()
-            })
-            .collect();
+        let again: Vec<Job> =
+            redo.iter().map(|&k| Job { instruction: "Your result was flagged; redo it carefully.".into(), ..jobs[k].clone() }).collect();
         let new = solve(ctx, round, &again).await;
         for (&k, r) in redo.iter().zip(&new) {
             results[k] = Opinion::from_reply(r);

@@ -157,14 +157,27 @@ pub struct Step {
     /// Left operand for parallel steps (sequential steps use the previous result).
     pub left: i64,
     pub right: i64,
+    /// Sequential: this step also adds the result of an earlier step (a long link), which
+    /// whoever does the step must have at hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<usize>,
 }
 
 impl Step {
+    /// The step applied to `input` (and, for a linked step, the earlier result `linked`).
     pub fn apply(&self, input: i64) -> i64 {
         match self.op {
             '+' => input.saturating_add(self.right),
             '-' => input.saturating_sub(self.right),
             _ => input.saturating_mul(self.right),
+        }
+    }
+
+    pub fn apply_linked(&self, input: i64, linked: Option<i64>) -> i64 {
+        let y = self.apply(input);
+        match (self.link, linked) {
+            (Some(_), Some(v)) => y.saturating_add(v),
+            _ => y,
         }
     }
 }
@@ -186,17 +199,36 @@ pub struct TaskInstance {
 
 impl TaskInstance {
     /// Part `i` as posed to an agent given the input it received (sequential tasks); the
-    /// part's truth is then the correct result *for that input*.
+    /// part's truth is then the correct result *for that input*. A linked step gets the
+    /// earlier result from the true chain; use `step_given` when the solver may hold a
+    /// different one.
     pub fn part_with_input(&self, i: usize, input: Option<i64>) -> Problem {
-        let mut p = self.parts[i].clone();
-        if self.structure == Structure::Sequential
-            && let (Some(x), Some(step)) = (input, self.steps.get(i)) {
-                let y = step.apply(x);
-                p.text = format!("Step {}: take {x} and {} {}. What is the result?", i + 1, op_word(step.op), step.right);
-                p.truth = y.to_string();
-                p.distractors = multistep::numeric_distractors(y, x, step);
-            }
-        p
+        let linked = self.steps.get(i).and_then(|s| s.link).map(|j| self.chain()[j]);
+        self.step_given(i, input, linked)
+    }
+
+    /// Step `i` of a sequential task as posed to a solver holding `input` (the previous
+    /// result) and, for a linked step, `linked` (the earlier result it uses). For other
+    /// tasks, part `i` as generated.
+    pub fn step_given(&self, i: usize, input: Option<i64>, linked: Option<i64>) -> Problem {
+        match (self.structure, input, self.steps.get(i)) {
+            (Structure::Sequential, Some(x), Some(step)) => multistep::step_problem(self, i, step, x, linked),
+            _ => self.parts[i].clone(),
+        }
+    }
+
+    /// The true result after each step of a sequential task (empty for other tasks).
+    pub fn chain(&self) -> Vec<i64> {
+        if self.structure != Structure::Sequential {
+            return Vec::new();
+        }
+        let mut out: Vec<i64> = Vec::with_capacity(self.steps.len());
+        let mut x = self.start;
+        for s in &self.steps {
+            x = s.apply_linked(x, s.link.map(|j| out[j]));
+            out.push(x);
+        }
+        out
     }
 
     /// Combines part answers into a main answer (parallel: sum of numbers, or the
@@ -214,17 +246,6 @@ impl TaskInstance {
         }
         total.to_string()
     }
-}
-
-/// Keeps the first occurrence of each wrong answer, dropping the truth.
-pub(crate) fn unique_wrong(values: Vec<String>, truth: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for v in values {
-        if normalize(&v) != normalize(truth) && !out.iter().any(|o| normalize(o) == normalize(&v)) {
-            out.push(v);
-        }
-    }
-    out
 }
 
 pub(crate) fn op_word(op: char) -> &'static str {
