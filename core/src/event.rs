@@ -67,6 +67,24 @@ pub enum EventKind {
     Note { text: String },
     /// Something went wrong for an agent or the run; the run may continue.
     Error { agent: Option<AgentId>, message: String },
+    // What follows lets mechanisms show their structure as it changes; the views draw
+    // each the same way for every mechanism, up to the timeline's cursor.
+    /// A per-agent score at this point (`name`: reputation, contribution, importance,
+    /// share, ...): drawn as bars, and `importance` as node size.
+    Score { name: String, agent: AgentId, value: f64 },
+    /// The communication graph from this point on (a mechanism that builds or rewires its
+    /// topology): `(a, b)` means b sees a.
+    Graph { edges: Vec<(AgentId, AgentId)> },
+    /// An agent leaves (`active: false`: pruned, failed, gated out) or rejoins the team.
+    Active { agent: AgentId, active: bool, reason: String },
+    /// Working groups (hyperedges): each group shares one channel; drawn as hulls.
+    Groups { groups: Vec<Vec<AgentId>>, label: String },
+    /// A pairwise judgment: `judge` compared the answers of `a` and `b` and preferred
+    /// `winner` (one of them); views build the judgment matrix from these.
+    Judgment { judge: AgentId, a: AgentId, b: AgentId, winner: AgentId },
+    /// A structural choice the mechanism made for a task (`name` e.g. topology, route;
+    /// `value` e.g. parallel, agent 3).
+    Choice { name: String, value: String },
 }
 
 fn is_false(b: &bool) -> bool {

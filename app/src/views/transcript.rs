@@ -103,6 +103,19 @@ pub fn Transcript() -> impl IntoView {
                 agent.map(name).unwrap_or_else(|| "run".into()),
                 view! { <div class="error-text" role="alert">{message}</div> }.into_any(),
             ),
+            EventKind::Score { name: s, agent, value } => (name(agent), view! { <div class="muted">{format!("{s} {value:.3}")}</div> }.into_any()),
+            EventKind::Graph { edges } => ("graph".into(), view! { <div class="muted">{format!("the team's graph now has {} edges", edges.len())}</div> }.into_any()),
+            EventKind::Active { agent, active, reason } => {
+                (name(agent), view! { <div class="muted">{format!("{} ({reason})", if active { "rejoins" } else { "leaves the team" })}</div> }.into_any())
+            }
+            EventKind::Groups { groups, label } => {
+                let shown: Vec<String> = groups.iter().map(|g| format!("{{{}}}", g.iter().map(|a| name(*a)).collect::<Vec<_>>().join(", "))).collect();
+                ("groups".into(), view! { <div class="muted">{format!("{label}: {}", shown.join(" "))}</div> }.into_any())
+            }
+            EventKind::Judgment { judge, a, b, winner } => {
+                (name(judge), view! { <div>{format!("prefers {}'s answer to {}'s", name(winner), name(if winner == a { b } else { a }))}</div> }.into_any())
+            }
+            EventKind::Choice { name: n, value } => ("choice".into(), view! { <div>{format!("{n}: {value}")}</div> }.into_any()),
         };
         let kind = match &p.run.with_untracked(|r| r.log.events()[i].kind.clone()) {
             EventKind::Ask { .. } => "ask",
@@ -114,6 +127,12 @@ pub fn Transcript() -> impl IntoView {
             EventKind::Metric { .. } => "metric",
             EventKind::Note { .. } => "note",
             EventKind::Error { .. } => "error",
+            EventKind::Score { .. } => "score",
+            EventKind::Graph { .. } => "graph",
+            EventKind::Active { .. } => "active",
+            EventKind::Groups { .. } => "groups",
+            EventKind::Judgment { .. } => "judgment",
+            EventKind::Choice { .. } => "choice",
         };
         view! {
             <li class=format!("ev ev-{kind}") data-seq=seq class:current=is_current
