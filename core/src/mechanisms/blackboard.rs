@@ -1,32 +1,45 @@
-//! Blackboard: a shared board instead of a fixed topology. A control agent posts the
-//! request; agents volunteer with a bid from their own sense of expertise; the best
-//! bidder answers on the board; the others review it, and a rejected answer passes to the
-//! next volunteer. Compared with master–slave assignment, where the controller picks a
-//! worker without knowing who is good at what. After *Exploring Advanced LLM Multi-Agent
-//! Systems Based on Blackboard Architecture* (Han & Zhang, 2025).
+//! Blackboard: a control agent posts a request on a shared board, and specialists who
+//! believe they can answer volunteer; the control agent takes the answer of the surest
+//! volunteer (and answers itself when nobody volunteers). The baseline is the paper's
+//! master–slave paradigm: the controller assigns the request itself, from its roster of
+//! who holds which partition. After Salemi et al., *LLM-based Multi-Agent Blackboard
+//! System for Information Discovery in Data Science* (2025).
+//!
+//! What each side knows: a bid is the agent's own belief in its best answer, stated with
+//! its calibration, and it volunteers when that bid reaches `threshold` (agents that know
+//! what they know make bids worth ranking). The master reads the agents' role texts as its
+//! roster (`roster`: `as_written`, `stale` (the roles have moved on: each agent's text
+//! describes the next one's partition) or `none`); it never sees skills. Either way one
+//! agent's answer becomes the board's.
+//!
+//! Events: Message (request, bids, answer), Rank (the bid order), Score ("bid") per
+//! member, Choice ("assigned"), Decision.
 
 use serde::Deserialize;
 
-use super::{Mechanism, Opinion, check_agents, check_count, check_one_of};
+use super::{Mechanism, Opinion, Show, check_agents, check_one_of};
 use crate::engine::Ctx;
 use crate::event::{AgentId, EventKind};
 use crate::scenario::Scenario;
-use crate::spec::ScenarioError;
+use crate::spec::{ScenarioError, check_unit};
+use crate::tasks::DOMAINS;
 
 pub struct Blackboard;
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    /// `volunteer` (agents bid) or `master` (the controller assigns blindly).
+    /// `volunteer` (agents bid) or `master` (the controller assigns from its roster).
     pub assignment: String,
-    /// How many answers may be tried before the board settles.
-    pub attempts: u32,
+    /// The bid at which an agent volunteers.
+    pub threshold: f64,
+    /// The master's roster: `as_written`, `stale` or `none`.
+    pub roster: String,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { assignment: "volunteer".into(), attempts: 2 }
+        Self { assignment: "volunteer".into(), threshold: 0.5, roster: "as_written".into() }
     }
 }
 
@@ -37,7 +50,8 @@ impl Mechanism for Blackboard {
     fn check(p: &Params, s: &Scenario) -> Result<(), ScenarioError> {
         check_agents(s, 2)?;
         check_one_of("assignment", &p.assignment, &["volunteer", "master"])?;
-        check_count("attempts", p.attempts, 1, 10)
+        check_one_of("roster", &p.roster, &["as_written", "stale", "none"])?;
+        check_unit("mechanism.params.threshold", p.threshold)
     }
 
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
@@ -46,8 +60,7 @@ impl Mechanism for Blackboard {
         let main = ctx.task().main.clone();
         ctx.note(0, format!("{} posts a {} question on the board.", ctx.name(control), main.domain));
         ctx.message(0, control, members.clone(), "request", format!("Who can answer this {} question?", main.domain));
-        // Order in which members get to answer.
-        let order: Vec<AgentId> = if p.assignment == "volunteer" {
+        let writer: AgentId = if p.assignment == "volunteer" {
             let reqs = members
                 .iter()
                 .map(|&a| {
@@ -59,55 +72,51 @@ impl Mechanism for Blackboard {
             let bids = ctx.ask_all(reqs).await;
             let mut ranked: Vec<(AgentId, f64)> = members.iter().copied().zip(bids.iter().map(|b| b.conf())).collect();
             for (a, b) in &ranked {
-                ctx.message(0, *a, vec![control], "bid", format!("bid {b:.2}"));
+                ctx.emit(0, EventKind::Score { name: "bid".into(), agent: *a, value: *b });
+                if *b >= p.threshold {
+                    ctx.message(0, *a, vec![control], "bid", format!("I can take this (bid {b:.2})"));
+                }
             }
             ranked.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
             ctx.emit(0, EventKind::Rank { agent: control, order: ranked.iter().map(|(a, _)| ctx.name(*a).to_string()).collect() });
-            ranked.into_iter().map(|(a, _)| a).collect()
+            match ranked.first() {
+                Some(&(a, b)) if b >= p.threshold => a,
+                _ => {
+                    ctx.note(0, format!("Nobody volunteers; {} answers itself.", ctx.name(control)));
+                    control
+                }
+            }
         } else {
-            let mut rng = ctx.rng("master");
-            let mut o = members.clone();
-            rng.shuffle(&mut o);
-            ctx.note(0, format!("{} assigns {} without knowing who is best.", ctx.name(control), ctx.name(o[0])));
-            o
+            let chosen = master_choice(&ctx, &members, &main.domain, &p.roster);
+            ctx.note(0, format!("{} assigns {} from its roster ({}).", ctx.name(control), ctx.name(chosen), p.roster.replace('_', " ")));
+            chosen
         };
-        let mut accepted: Option<String> = None;
-        let mut last = String::from("?");
-        for (attempt, &writer) in order.iter().take(p.attempts as usize).enumerate() {
-            let round = 1 + attempt as u32;
-            ctx.message(round, control, vec![writer], "assign", "The board is yours.");
-            let mut r = ctx.request(writer, "answer", round, &main);
-            r.instruction = "Write your answer on the board with a one-line justification.".into();
-            let op = Opinion::from_reply(&ctx.ask(r).await);
-            last = op.answer.clone();
-            ctx.message(round, writer, members.iter().copied().chain([control]).filter(|&a| a != writer).collect(), "answer", format!("{}, confidence {:.2}", op.answer, op.confidence));
-            let reviewers: Vec<AgentId> = members.iter().copied().filter(|&a| a != writer).collect();
-            if reviewers.is_empty() {
-                accepted = Some(op.answer);
-                break;
-            }
-            let reqs = reviewers
-                .iter()
-                .map(|&a| {
-                    let mut q = ctx.request(a, "check", round, &main);
-                    q.peers = vec![op.view(&ctx, writer, super::Show::REASONING)];
-                    q.instruction = "Is the answer on the board right? Reply `ok` or `wrong`.".into();
-                    q
-                })
-                .collect();
-            let verdicts = ctx.ask_all(reqs).await;
-            let flags = verdicts.iter().filter(|v| v.answer.as_deref() == Some("wrong")).count();
-            for (v, &a) in verdicts.iter().zip(&reviewers) {
-                ctx.message(round, a, vec![writer], "critique", v.answer.clone().unwrap_or_default());
-            }
-            if 2 * flags < reviewers.len() {
-                accepted = Some(op.answer);
-                break;
-            }
-            ctx.note(round, format!("The board rejects {}'s answer ({flags} of {} flag it).", ctx.name(writer), reviewers.len()));
+        ctx.emit(0, EventKind::Choice { name: "assigned".into(), value: ctx.name(writer).into() });
+        if writer != control {
+            ctx.message(1, control, vec![writer], "assign", "The board is yours.");
         }
-        let answer = accepted.unwrap_or(last);
-        ctx.decide(p.attempts, &answer, &format!("blackboard ({})", p.assignment), true);
+        let mut r = ctx.request(writer, "answer", 1, &main);
+        r.instruction = "Write your answer on the board with your working.".into();
+        let op = Opinion::from_reply(&ctx.ask(r).await);
+        let others: Vec<AgentId> = members.iter().copied().chain([control]).filter(|&a| a != writer).collect();
+        ctx.message(1, writer, others, "answer", op.message(Show::REASONING));
+        ctx.decide(1, &op.answer, &format!("blackboard ({})", p.assignment), true);
         Ok(())
     }
+}
+
+/// The member the master assigns: the first whose roster entry names the request's
+/// domain, else a seeded draw. The roster is the role texts, as written, one place stale
+/// (each entry describes the next member), or absent.
+fn master_choice(ctx: &Ctx, members: &[AgentId], domain: &str, roster: &str) -> AgentId {
+    let drawn = members[ctx.rng("master").index(members.len())];
+    if roster == "none" {
+        return drawn;
+    }
+    let entry = |k: usize| -> String {
+        let k = if roster == "stale" { (k + 1) % members.len() } else { k };
+        ctx.scenario().agents[members[k] as usize].role.to_ascii_lowercase()
+    };
+    let named = DOMAINS.contains(&domain);
+    (0..members.len()).find(|&k| named && entry(k).contains(domain)).map_or(drawn, |k| members[k])
 }

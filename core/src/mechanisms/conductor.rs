@@ -3,13 +3,21 @@
 //! (recursion). After Suzgun & Kalai, *Meta-Prompting* (2024), and *Learning to
 //! Orchestrate Agents in Natural Language with the Conductor* (2025).
 //!
-//! The simulated conductor (agent 0) follows a heuristic policy: it reads the workers'
-//! profiles (their skill in the task's domain), keeps sequential chains in one pair of
-//! hands (hand-offs cost), fans parallel parts out in a star, and splits any slice larger
-//! than `split_threshold` again, down to `max_depth`. It states the plan as text in a
-//! `plan` ask; an LLM conductor's plan is parsed from the same format
-//! (`<worker name>: parts 1,3`), falling back to the heuristic (and logging an error)
-//! when it cannot be read.
+//! The conductor (agent 0) cannot see its workers' skills. It learns what it can observe
+//! first: each worker answers `probes` items from a calibration set of the task's kind
+//! (items the environment knows the answers to, the same items for every worker), and the
+//! conductor sees only who got which right: a track record per worker. From those records
+//! it plans with a heuristic policy: it keeps sequential chains in one pair of hands
+//! (hand-offs lose state), fans parallel parts out in a star to the best-recorded
+//! workers, and splits any slice larger than `split_threshold` again, down to
+//! `max_depth`. With no probes it has no records and its choice of workers is a draw.
+//! It states the plan as text in a `plan` ask; an LLM conductor's plan is parsed from the
+//! same format (`<worker name>: parts 1,3`), falling back to the drafted plan (and logging
+//! an error) when it cannot be read. A worker given several parts holds them all in one
+//! context.
+//!
+//! Events: Score ("track record") per worker after probing, Choice ("topology"), Graph
+//! (the plan's star or chain), Message (plan, assignments, results), Decision.
 
 use serde::Deserialize;
 
@@ -34,11 +42,13 @@ pub struct Params {
     pub verify: bool,
     /// Slices with more parts than this are split again (if depth allows).
     pub split_threshold: u32,
+    /// Calibration items each worker answers before the plan (its track record).
+    pub probes: u32,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { max_depth: 1, workers: 0, verify: true, split_threshold: 2 }
+        Self { max_depth: 1, workers: 0, verify: true, split_threshold: 2, probes: 2 }
     }
 }
 
@@ -49,7 +59,8 @@ impl Mechanism for Conductor {
     fn check(p: &Params, s: &Scenario) -> Result<(), ScenarioError> {
         check_count("max_depth", p.max_depth, 0, 4)?;
         check_count("workers", p.workers, 0, s.agents.len() as u32)?;
-        check_count("split_threshold", p.split_threshold, 1, 32)
+        check_count("split_threshold", p.split_threshold, 1, 32)?;
+        check_count("probes", p.probes, 0, 10)
     }
 
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
@@ -61,8 +72,11 @@ impl Mechanism for Conductor {
         if pool.is_empty() {
             pool.push(conductor);
         }
-        let skill = |a: AgentId| ctx.scenario().agents[a as usize].traits.skill(&domain);
-        pool.sort_by(|a, b| skill(*b).total_cmp(&skill(*a)).then(a.cmp(b)));
+        // Workers ranked by observed track record; ties (and no records) in a seeded draw.
+        let record = track_records(&ctx, &pool, p.probes).await;
+        let skill = |a: AgentId| record.iter().find(|(w, _)| *w == a).map_or(0.5, |(_, r)| *r);
+        ctx.rng("conductor order").shuffle(&mut pool);
+        pool.sort_by(|a, b| skill(*b).total_cmp(&skill(*a)));
         let k = if p.workers == 0 { pool.len().min(3) } else { (p.workers as usize).min(pool.len()) };
         let review_by_conductor = |j: &Job| -> Vec<AgentId> { if j.agent != conductor { vec![conductor] } else { vec![] } };
         let stages: Vec<Reviewers<'_>> = if p.verify { vec![&review_by_conductor] } else { vec![] };
@@ -145,10 +159,26 @@ impl Mechanism for Conductor {
         assignments.sort_by_key(|(_, c)| c.first().copied());
         let mut jobs: Vec<Job> = Vec::new();
         for (w, c) in &assignments {
+            // One message with all of a worker's parts: they share its context.
+            let brief: Vec<String> = c.iter().map(|&i| t.parts[i].text.clone()).collect();
             for &part in c {
-                jobs.push(Job::new(*w, part, None, "Solve the part the conductor gave you."));
+                let instruction = if c.len() > 1 {
+                    format!("The conductor gave you these parts: {}\nNow give the result of part {}.", brief.join(" "), part + 1)
+                } else {
+                    "Solve the part the conductor gave you.".to_string()
+                };
+                jobs.push(Job::new(*w, part, None, instruction));
             }
         }
+        let mut edges: Vec<(AgentId, AgentId)> = Vec::new();
+        for (w, _) in &assignments {
+            if *w != conductor && !edges.contains(&(conductor, *w)) {
+                edges.push((conductor, *w));
+                edges.push((*w, conductor));
+            }
+        }
+        ctx.emit(0, EventKind::Graph { edges });
+        ctx.emit(0, EventKind::Choice { name: "topology".into(), value: if t.structure == Structure::Sequential { "chain".into() } else { format!("star over {} worker(s)", assignments.iter().map(|a| a.0).collect::<std::collections::BTreeSet<_>>().len()) } });
         let answers = if t.structure == Structure::Sequential {
             let mut input = Some(t.start);
             let mut out = Vec::new();
@@ -173,6 +203,41 @@ impl Mechanism for Conductor {
         ctx.decide(2, &fin, "conductor", true);
         Ok(())
     }
+}
+
+/// Each pool member answers `probes` calibration items (the same items for everyone: the
+/// task kind's own items drawn with seeds of their own); the environment scores them and
+/// the conductor sees only the scores. Returns (worker, smoothed success rate).
+async fn track_records(ctx: &Ctx, pool: &[AgentId], probes: u32) -> Vec<(AgentId, f64)> {
+    if probes == 0 {
+        ctx.note(0, "The conductor has no track records: it cannot tell its workers apart.");
+        return pool.iter().map(|&w| (w, 0.5)).collect();
+    }
+    let spec = &ctx.scenario().task;
+    let items: Vec<crate::tasks::Problem> = (0..probes)
+        .map(|k| {
+            let t = crate::tasks::generate(spec, crate::rng::mix64(ctx.seed() ^ 0x9e0b_u64.wrapping_add(u64::from(k))), ctx.n());
+            if t.parts.is_empty() { t.main } else { t.parts[k as usize % t.parts.len()].clone() }
+        })
+        .collect();
+    let mut reqs = Vec::new();
+    for &w in pool {
+        for item in &items {
+            let mut r = ctx.request(w, "answer", 0, item);
+            r.instruction = "A calibration question from the conductor.".into();
+            reqs.push(r);
+        }
+    }
+    let replies = ctx.ask_all(reqs).await;
+    let mut out = Vec::with_capacity(pool.len());
+    for (i, &w) in pool.iter().enumerate() {
+        let hits = (0..items.len()).filter(|&k| replies[i * items.len() + k].answer.as_deref().is_some_and(|a| items[k].is_correct(a))).count();
+        let rate = (hits as f64 + 1.0) / (items.len() as f64 + 2.0);
+        ctx.emit(0, EventKind::Score { name: "track record".into(), agent: w, value: rate });
+        ctx.message(0, w, vec![0], "probe", format!("{hits} of {} calibration items right", items.len()));
+        out.push((w, rate));
+    }
+    out
 }
 
 fn list(parts: &[usize]) -> String {

@@ -7,9 +7,9 @@
 //! A new task (graph tasks, games) is one file implementing `TaskKind` + one registry line.
 
 mod arithmetic;
-mod grid;
+pub mod grid;
 mod multiple_choice;
-pub use multiple_choice::letter;
+pub use multiple_choice::{DOMAINS, letter};
 mod multistep;
 
 use serde::{Deserialize, Serialize};
@@ -195,6 +195,9 @@ pub struct TaskInstance {
     pub steps: Vec<Step>,
     /// Start value of a sequential chain.
     pub start: i64,
+    /// The world of a grid task (robots, targets, horizon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grid: Option<grid::GridWorld>,
 }
 
 impl TaskInstance {

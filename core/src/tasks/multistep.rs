@@ -179,6 +179,7 @@ impl TaskKind for MultiStep {
             parts: vec![],
             steps,
             start,
+            grid: None,
         };
         if sequential {
             let chain = t.chain();

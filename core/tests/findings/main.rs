@@ -8,3 +8,4 @@
 mod common;
 mod deliberation;
 mod organisation;
+mod orchestration;
