@@ -29,6 +29,11 @@ pub fn starter(kind: &str) -> Result<StartMechanism, ScenarioError> {
     Ok(find(kind)?.start)
 }
 
+/// The params of mechanism `kind` with every default filled in.
+pub fn default_params(kind: &str) -> Result<Value, ScenarioError> {
+    Ok((find(kind)?.defaults)())
+}
+
 /// (id, JSON text) of every built-in scenario, in gallery order.
 pub fn builtin_sources() -> impl Iterator<Item = (&'static str, &'static str)> {
     REGISTRY.iter().flat_map(|e| e.builtins.iter().copied())
@@ -90,6 +95,25 @@ mod tests {
     fn unknown_mechanism_is_named_with_the_choices() {
         let e = find("x").err().unwrap().0;
         assert!(e.starts_with("unknown mechanism \"x\" (expected one of self_consistency, debate"), "{e}");
+    }
+
+    /// docs/scenario-format.md's mechanism table names every registered mechanism with each
+    /// of its params and their defaults, so the document cannot fall behind the code.
+    #[test]
+    fn the_scenario_format_documents_every_mechanism_and_param() {
+        let doc = include_str!("../../docs/scenario-format.md");
+        for kind in mechanism_kinds() {
+            let row = doc.lines().find(|l| l.starts_with(&format!("| `{kind}` |"))).unwrap_or_else(|| panic!("docs/scenario-format.md has no row for `{kind}`"));
+            let defaults = default_params(kind).unwrap();
+            for (name, value) in defaults.as_object().unwrap() {
+                let shown = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                assert!(row.contains(&format!("`{name}`")), "`{kind}` row does not name param `{name}`: {row}");
+                assert!(row.contains(&shown), "`{kind}` row does not give `{name}`'s default {shown}: {row}");
+            }
+        }
     }
 
     #[test]

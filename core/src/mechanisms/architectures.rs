@@ -20,7 +20,7 @@
 //!   of its share. With `handoff` large enough to carry the whole state, hand-offs lose
 //!   nothing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::work::{Job, Reviewers, final_answer, parts_correct, solve_reviewed};
 use super::{Mechanism, check_one_of};
@@ -34,7 +34,7 @@ pub struct Architectures;
 
 pub const ARCHITECTURES: &[&str] = &["single", "independent", "centralized", "decentralized", "hybrid"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub architecture: String,

@@ -15,7 +15,7 @@
 //! Events: Message (request, bids, answer), Rank (the bid order), Score ("bid") per
 //! member, Choice ("assigned"), Decision.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Opinion, Show, check_agents, check_one_of};
 use crate::engine::Ctx;
@@ -26,7 +26,7 @@ use crate::tasks::DOMAINS;
 
 pub struct Blackboard;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// `volunteer` (agents bid) or `master` (the controller assigns from its roster).

@@ -19,7 +19,7 @@
 //! Events: Score ("track record") per worker after probing, Choice ("topology"), Graph
 //! (the plan's star or chain), Message (plan, assignments, results), Decision.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::work::{Job, Reviewers, final_answer, parts_correct, solve_reviewed};
 use super::{Mechanism, Opinion, check_count, plurality};
@@ -31,7 +31,7 @@ use crate::spec::ScenarioError;
 
 pub struct Conductor;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// How many times the conductor may call itself on a sub-problem.

@@ -3,7 +3,7 @@
 //! each sees the responses (answer and reasoning) of the agents it is connected to and
 //! revises; final majority. Stated confidences are not shown unless `show_confidence`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Discussion, Mechanism, Show, check_agents, check_count, check_one_of, discuss, final_vote};
 use crate::engine::Ctx;
@@ -12,7 +12,7 @@ use crate::spec::ScenarioError;
 
 pub struct Debate;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub rounds: u32,

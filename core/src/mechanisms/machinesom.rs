@@ -4,7 +4,7 @@
 //! peers) or reflects (sees only its own previous answer). Which agents are which comes
 //! from their traits; the note names them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Show, broadcast, check_agents, final_vote, initial_answers, revise_round, round_metrics};
 use crate::engine::Ctx;
@@ -13,7 +13,7 @@ use crate::spec::ScenarioError;
 
 pub struct MachineSom;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Thinking pattern per round: `debate` or `reflection`.

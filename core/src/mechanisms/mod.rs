@@ -11,6 +11,7 @@ mod work;
 
 use std::future::Future;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::argument::Trace;
@@ -27,7 +28,9 @@ pub trait Mechanism: 'static {
     /// Registry name (`mechanism.kind`).
     const NAME: &'static str;
     /// Params object (`mechanism.params`); use `#[serde(default, deny_unknown_fields)]`.
-    type Params: DeserializeOwned + 'static;
+    /// Serialize + Default give the documented defaults (checked against
+    /// docs/scenario-format.md by a test).
+    type Params: DeserializeOwned + Serialize + Default + 'static;
     /// Checks params against the scenario (value ranges, agent counts).
     fn check(params: &Self::Params, scenario: &Scenario) -> Result<(), ScenarioError>;
     /// Runs the mechanism to its final decision.
@@ -40,11 +43,17 @@ pub struct Entry {
     pub name: &'static str,
     pub validate: fn(&Scenario) -> Result<(), ScenarioError>,
     pub start: fn(Ctx) -> Result<MechanismFuture, ScenarioError>,
+    /// The params with every default filled in.
+    pub defaults: fn() -> serde_json::Value,
     pub builtins: &'static [(&'static str, &'static str)],
 }
 
 const fn entry<M: Mechanism>(builtins: &'static [(&'static str, &'static str)]) -> Entry {
-    Entry { name: M::NAME, validate: validate_with::<M>, start: start_with::<M>, builtins }
+    Entry { name: M::NAME, validate: validate_with::<M>, start: start_with::<M>, defaults: defaults_of::<M>, builtins }
+}
+
+fn defaults_of<M: Mechanism>() -> serde_json::Value {
+    serde_json::to_value(M::Params::default()).expect("params serialize")
 }
 
 fn validate_with<M: Mechanism>(s: &Scenario) -> Result<(), ScenarioError> {

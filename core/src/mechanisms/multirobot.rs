@@ -21,7 +21,7 @@
 //! Events: Message (plans, proposals, objections), Metric (robots_arrived, collisions,
 //! steps), Graph (who talks to whom in the framework), Choice ("framework"), Decision.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Opinion, Show, check_count, check_one_of};
 use crate::engine::Ctx;
@@ -35,7 +35,7 @@ pub struct MultiRobot;
 
 pub const FRAMEWORKS: &[&str] = &["centralized", "decentralized", "hybrid_feedback", "hybrid_check"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub framework: String,

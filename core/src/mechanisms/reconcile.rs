@@ -3,7 +3,7 @@
 //! consensus or after R rounds; the final answer is a vote weighted by recalibrated
 //! confidence. Both votes are logged so the UI can show where they disagree.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Discussion, Mechanism, Opinion, Show, check_agents, check_count, check_one_of, discuss, plurality};
 use crate::engine::Ctx;
@@ -12,7 +12,7 @@ use crate::spec::ScenarioError;
 
 pub struct Reconcile;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub rounds: u32,

@@ -1,7 +1,7 @@
 //! Single agent with self-consistency: k independent samples from one agent, majority
 //! vote (Wang et al., 2022). The compute-matched baseline every other card compares to.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Opinion, check_count, round_metrics};
 use crate::engine::Ctx;
@@ -11,7 +11,7 @@ use crate::spec::ScenarioError;
 
 pub struct SelfConsistency;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Number of samples.
