@@ -54,6 +54,25 @@ mod tests {
         }
     }
 
+    /// A card's figures are the ones docs/findings.md states (which the findings tests
+    /// measure), so a card cannot quote a size the simulation no longer produces.
+    #[test]
+    fn cards_quote_only_measured_figures() {
+        let doc = include_str!("../../docs/findings.md");
+        for s in builtins() {
+            let sim = &s.card.as_ref().unwrap().simulation;
+            assert!(!sim.is_empty(), "{}: the card should say what the simulation shows and leaves out", s.id);
+            for word in sim.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';')) {
+                let w = word.trim_end_matches(['.', ':', '%', '×']);
+                let figure = w.trim_start_matches(['+', '-']);
+                // Figures are written like the findings rows: 0.123, +0.123, -0.123.
+                if figure.len() == 5 && figure.starts_with("0.") && figure[2..].chars().all(|c| c.is_ascii_digit()) {
+                    assert!(doc.contains(w), "{}: the card quotes {w}, which docs/findings.md does not state", s.id);
+                }
+            }
+        }
+    }
+
     #[test]
     fn unknown_builtin_lists_the_ids() {
         assert!(builtin("nope").unwrap_err().0.contains("debate"));

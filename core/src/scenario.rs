@@ -78,6 +78,10 @@ pub struct PaperCard {
     pub summary: String,
     /// What to look for in this scenario.
     pub look_for: String,
+    /// What Council's simulation of it reproduces, how big the effect comes out, and what
+    /// the simulation leaves out.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub simulation: String,
 }
 
 /// One agent.

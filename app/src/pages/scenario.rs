@@ -336,6 +336,7 @@ fn PaperCard(scenario: RwSignal<Scenario>) -> impl IntoView {
                 <h3><a href=c.link.clone() target="_blank" rel="noopener noreferrer">{c.paper.clone()}</a>{format!(" ({})", c.year)}</h3>
                 <h4>"What the paper did"</h4><p>{c.summary.clone()}</p>
                 <h4>"What to look for here"</h4><p>{c.look_for.clone()}</p>
+                {(!c.simulation.is_empty()).then(|| view! { <h4>"What the simulation shows, and what it leaves out"</h4><p data-testid="card-simulation">{c.simulation.clone()}</p> })}
             </article>
         }
         .into_any(),
