@@ -52,36 +52,39 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("target", "the answer to check (own or a peer's) with its reasoning"),
 ];
 
-/// Built-in templates by key (`system`, a purpose, or `<mechanism>.<purpose>`).
+/// Built-in templates by key (`system`, a purpose, or `<mechanism>.<purpose>`). What every
+/// agent on an item shares comes first (system message, question, options, the peers'
+/// answers) and what is its own comes after (name, role, own answer, instruction), so a
+/// local engine can prefill the shared part once for the whole round.
 pub const DEFAULTS: &[(&str, &str)] = &[
     (
         "system",
-        "You are {{name}}, one of several agents solving a problem together.{{#role}} {{role}}{{/role}} Be brief and use the reply format exactly.",
+        "You are one of several agents solving a problem together. Be brief and use the reply format exactly.",
     ),
-    ("answer", "{{question}}\n{{#options}}{{options}}\n{{/options}}{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
-    ("solve", "{{question}}\n{{#options}}{{options}}\n{{/options}}{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
+    ("answer", "{{question}}\n{{#options}}{{options}}\n{{/options}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
+    ("solve", "{{question}}\n{{#options}}{{options}}\n{{/options}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
     (
         "revise",
-        "{{question}}\n{{#options}}{{options}}\n{{/options}}{{#own}}{{own}}\n{{/own}}{{#peers}}Other agents said:\n{{peers}}\n{{/peers}}{{#instruction}}{{instruction}}\n{{/instruction}}{{^instruction}}Consider their answers, then give your own final answer.\n{{/instruction}}{{reply_format}}",
+        "{{question}}\n{{#options}}{{options}}\n{{/options}}{{#peers}}Other agents said:\n{{peers}}\n{{/peers}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#own}}{{own}}\n{{/own}}{{#instruction}}{{instruction}}\n{{/instruction}}{{^instruction}}Consider their answers, then give your own final answer.\n{{/instruction}}{{reply_format}}",
     ),
     (
         "reconcile.revise",
-        "Round {{round}} of a round-table discussion.\n{{question}}\n{{#options}}{{options}}\n{{/options}}{{#own}}{{own}}\n{{/own}}{{#peers_grouped}}The other agents' answers, grouped:\n{{peers_grouped}}\n{{/peers_grouped}}Weigh each explanation and how confident its author is. Keep your answer if you still think it is right, or change it if another argument convinces you.\n{{reply_format}}",
+        "Round {{round}} of a round-table discussion.\n{{question}}\n{{#options}}{{options}}\n{{/options}}{{#peers_grouped}}The other agents' answers, grouped:\n{{peers_grouped}}\n{{/peers_grouped}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#own}}{{own}}\n{{/own}}Weigh each explanation and how confident its author is. Keep your answer if you still think it is right, or change it if another argument convinces you.\n{{reply_format}}",
     ),
     (
         "reflect",
-        "{{question}}\n{{#options}}{{options}}\n{{/options}}{{#own}}{{own}}\n{{/own}}{{#instruction}}{{instruction}}\n{{/instruction}}{{^instruction}}Check your answer for mistakes. Keep it or correct it.\n{{/instruction}}{{reply_format}}",
+        "{{question}}\n{{#options}}{{options}}\n{{/options}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#own}}{{own}}\n{{/own}}{{#instruction}}{{instruction}}\n{{/instruction}}{{^instruction}}Check your answer for mistakes. Keep it or correct it.\n{{/instruction}}{{reply_format}}",
     ),
     (
         "judge",
-        "{{question}}\nCandidate answers:\n{{candidates}}\n{{#instruction}}{{instruction}}\n{{/instruction}}Which candidate is correct?\n{{reply_format}}",
+        "{{question}}\nCandidate answers:\n{{candidates}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}Which candidate is correct?\n{{reply_format}}",
     ),
     (
         "check",
-        "{{question}}\n{{#options}}{{options}}\n{{/options}}Proposed answer: {{target}}\n{{#instruction}}{{instruction}}\n{{/instruction}}Is the proposed answer correct?\n{{reply_format}}",
+        "{{question}}\n{{#options}}{{options}}\n{{/options}}Proposed answer: {{target}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}Is the proposed answer correct?\n{{reply_format}}",
     ),
-    ("bid", "{{question}}\n{{#instruction}}{{instruction}}\n{{/instruction}}How likely are you to answer this correctly?\n{{reply_format}}"),
-    ("plan", "{{question}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
+    ("bid", "{{question}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}How likely are you to answer this correctly?\n{{reply_format}}"),
+    ("plan", "{{question}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
 ];
 
 /// Keys a scenario may override: `system`, any purpose, or `<mechanism>.<purpose>`.

@@ -41,13 +41,32 @@ fn answer_prompt_has_question_options_and_reply_format() {
     r.own = None;
     r.peers.clear();
     let p = render(&none(), "debate", &r);
-    assert!(p.system.starts_with("You are Ada,") && p.system.contains("A careful mathematician."), "{}", p.system);
+    assert!(!p.system.contains("Ada"), "the system message is the same for every agent: {}", p.system);
+    assert!(p.user.contains("You are Ada. A careful mathematician."), "{}", p.user);
     assert!(p.user.contains("What is 7 × 8?"));
     assert!(p.user.contains("A) 56\nB) 66\nC) 63\nD) 48"), "{}", p.user);
     assert!(p.user.contains("Answer: <letter A, B, C or D>"), "{}", p.user);
     assert!(p.user.contains("Confidence: <0-100>%"));
     assert!(!p.user.contains("Other agents"), "no peers section when there are no peers: {}", p.user);
     assert!(!p.user.contains("\n\n\n"));
+}
+
+#[test]
+fn agents_on_one_item_share_their_prompts_up_to_their_own_part() {
+    // Shared text first lets a local engine prefill it once for the round.
+    for purpose in ["answer", "revise", "reflect"] {
+        let a = req(purpose);
+        let mut b = req(purpose);
+        b.agent = 1;
+        b.agent_name = "Ben".into();
+        b.role = "Quick.".into();
+        b.own = Some(peer(1, "Ben", "A", 0.9, "7 × 8 = 56."));
+        let (pa, pb) = (render(&none(), "debate", &a), render(&none(), "debate", &b));
+        assert_eq!(pa.system, pb.system);
+        let shared = pa.user.chars().zip(pb.user.chars()).take_while(|(x, y)| x == y).count();
+        let persona = pa.user.find("You are Ada").expect("the persona line");
+        assert!(shared >= persona && persona > 20, "{purpose}: shared {shared} chars, persona at {persona}:\n{}", pa.user);
+    }
 }
 
 #[test]
