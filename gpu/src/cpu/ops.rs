@@ -162,7 +162,7 @@ fn attend_pages_with<'a>(
         let scores = &mut scores[start..start + m];
         #[cfg(target_arch = "x86_64")]
         if vector {
-            // SAFETY: Kernel::Avx2 is only chosen when the CPU has AVX2, FMA and F16C; shapes were
+            // SAFETY: Kernel::Avx2/Avx512 are only chosen when the CPU has AVX2, FMA and F16C; shapes were
             // checked above.
             unsafe { super::avx2::scores_f16(q16, keys, m, scale, scores) };
         }
@@ -208,7 +208,7 @@ fn attend_pages_with<'a>(
 fn vector_attention(kernel: Kernel, d: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        kernel == Kernel::Avx2 && d.is_multiple_of(8)
+        matches!(kernel, Kernel::Avx2 | Kernel::Avx512) && d.is_multiple_of(8)
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
