@@ -16,6 +16,7 @@ macro_rules! out {
 mod agents;
 mod bench;
 mod bench_batch;
+mod bench_debate;
 mod bench_decode;
 mod generate;
 mod input;
