@@ -192,6 +192,14 @@ async fn dispatch(engines: &Rc<RefCell<Engines>>, call: &str, args: &Array) -> R
             let model = engines.borrow().cpu.as_ref().map(|s| s.model().clone()).ok_or("no CPU model loaded: call cpu_load first")?;
             batch_check(model, &ids, &lengths).map(JsValue::from).map_err(|x| e(&x))
         }
+        // Batched decode speed (the benchmark's loop, timed here): for each batch size, that many
+        // sequences prefilled with the prompt (untimed), then `n` greedy steps all together;
+        // JSON `[{n, tok_s}]` with aggregate tokens per second.
+        "cpu_batch_decode" => {
+            let (prompt, n, sizes) = (arg_ids(args, 0), arg_u32(args, 1)? as usize, arg_ids(args, 2));
+            let model = engines.borrow().cpu.as_ref().map(|s| s.model().clone()).ok_or("no CPU model loaded: call cpu_load first")?;
+            batch_decode(model, &prompt, n, &sizes).map(JsValue::from).map_err(|x| e(&x))
+        }
         other => Err(format!("unknown engine hook `{other}`")),
     }
 }
@@ -257,6 +265,28 @@ fn batch_check(model: std::sync::Arc<CpuModel>, ids: &[u32], lengths: &[u32]) ->
     }
     Ok(serde_json::json!({ "kernel": council_gpu::quant::kernel_name(), "rows": rows, "batched_max_diff": batched_max,
         "reused_tokens": reused, "reuse_max_diff": reuse_max }).to_string())
+}
+
+fn batch_decode(model: std::sync::Arc<CpuModel>, prompt: &[u32], n: usize, sizes: &[u32]) -> Result<String, council_gpu::cpu::CpuError> {
+    use council_gpu::cpu::{Runner, Step, Want};
+    let n_vocab = model.config().n_vocab;
+    let mut runner = Runner::new(model, 1);
+    let mut out = Vec::new();
+    for &size in sizes {
+        let mut seqs: Vec<_> = (0..size.clamp(1, 32)).map(|_| runner.sequence(prompt.len() + n + 2)).collect();
+        let mut next = Vec::new();
+        for seq in &mut seqs {
+            next.push(council_gpu::sampling::greedy(runner.forward(&mut [Step { seq, tokens: prompt, want: Want::Last }])?));
+        }
+        let t0 = now_ms();
+        for _ in 0..n {
+            let mut steps: Vec<Step> = seqs.iter_mut().zip(&next).map(|(seq, t)| Step { seq, tokens: std::slice::from_ref(t), want: Want::Last }).collect();
+            next = runner.forward(&mut steps)?.chunks_exact(n_vocab).map(council_gpu::sampling::greedy).collect();
+        }
+        let ms = now_ms() - t0;
+        out.push(serde_json::json!({ "n": seqs.len(), "tok_s": (seqs.len() * n) as f64 * 1000.0 / ms }));
+    }
+    Ok(serde_json::Value::Array(out).to_string())
 }
 
 fn now_ms() -> f64 {
