@@ -121,7 +121,7 @@ fn failed_reply(req: &AskRequest, answer: &Answer, why: &str) -> AgentReply {
     } else {
         format!("{}\n\n⚠ {} was cut off: {why}", answer.text, req.agent_name)
     };
-    AgentReply { answer: None, confidence: None, text, tokens: answer.prompt_tokens + answer.completion_tokens }
+    AgentReply::from_text(None, None, text, answer.prompt_tokens + answer.completion_tokens)
 }
 
 /// Asks answered and failed over a drive.
