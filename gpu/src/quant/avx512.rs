@@ -145,7 +145,7 @@ unsafe fn act_scales(acts: &QuantizedActs, v: usize, b: usize) -> __m512 {
 #[inline(always)]
 unsafe fn act_bytes(acts: &QuantizedActs, v: usize, b: usize, two: bool) -> __m512i {
     unsafe {
-        let p = acts.qs.as_ptr().add(v * acts.cols + b * QK) as *const i8;
+        let p = acts.qs.as_ptr().add(v * acts.cols + b * QK);
         if two { _mm512_loadu_si512(p as *const __m512i) } else { _mm512_maskz_loadu_epi8(0xFFFF_FFFF, p) }
     }
 }
