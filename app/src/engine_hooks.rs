@@ -182,8 +182,111 @@ async fn dispatch(engines: &Rc<RefCell<Engines>>, call: &str, args: &Array) -> R
             .to_string()
             .into())
         }
+        // Batched decode and prefix reuse on the loaded CPU model (the wasm SIMD128 path): the
+        // sequences (concatenated ids, then their lengths) are fed alone, then together (first
+        // halves in one mixed step, the rest one token per step for all), then each from the
+        // prefix cache after the first; JSON with the largest |Δlogit| of each way and the
+        // tokens reused.
+        "cpu_batch_check" => {
+            let (ids, lengths) = (arg_ids(args, 0), arg_ids(args, 1));
+            let model = engines.borrow().cpu.as_ref().map(|s| s.model().clone()).ok_or("no CPU model loaded: call cpu_load first")?;
+            batch_check(model, &ids, &lengths).map(JsValue::from).map_err(|x| e(&x))
+        }
+        // Batched decode speed (the benchmark's loop, timed here): for each batch size, that many
+        // sequences prefilled with the prompt (untimed), then `n` greedy steps all together;
+        // JSON `[{n, tok_s}]` with aggregate tokens per second.
+        "cpu_batch_decode" => {
+            let (prompt, n, sizes) = (arg_ids(args, 0), arg_u32(args, 1)? as usize, arg_ids(args, 2));
+            let model = engines.borrow().cpu.as_ref().map(|s| s.model().clone()).ok_or("no CPU model loaded: call cpu_load first")?;
+            batch_decode(model, &prompt, n, &sizes).map(JsValue::from).map_err(|x| e(&x))
+        }
         other => Err(format!("unknown engine hook `{other}`")),
     }
+}
+
+fn batch_check(model: std::sync::Arc<CpuModel>, ids: &[u32], lengths: &[u32]) -> Result<String, council_gpu::cpu::CpuError> {
+    use council_gpu::cpu::{PrefixCache, Runner, Step, Want};
+    let n_vocab = model.config().n_vocab;
+    let mut seqs: Vec<&[u32]> = Vec::new();
+    let mut at = 0;
+    for &l in lengths {
+        let end = (at + l as usize).min(ids.len());
+        seqs.push(&ids[at..end]);
+        at = end;
+    }
+    let mut runner = Runner::new(model, 1);
+    let alone: Vec<Vec<f32>> = seqs
+        .iter()
+        .map(|t| {
+            let mut s = runner.sequence(2048);
+            runner.forward(&mut [Step { seq: &mut s, tokens: t, want: Want::All }]).map(<[f32]>::to_vec)
+        })
+        .collect::<Result<_, _>>()?;
+    let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+
+    // Together: first halves in one step, then one token per step for every sequence not done.
+    let mut state: Vec<_> = seqs.iter().map(|_| runner.sequence(2048)).collect();
+    let halves: Vec<usize> = seqs.iter().map(|t| t.len().div_ceil(2)).collect();
+    let mut steps: Vec<Step> = state.iter_mut().zip(&seqs).zip(&halves).map(|((seq, t), &h)| Step { seq, tokens: &t[..h], want: Want::All }).collect();
+    let first = runner.forward(&mut steps)?.to_vec();
+    drop(steps);
+    let (mut batched_max, mut rows, mut off) = (0.0f32, 0usize, 0usize);
+    for (i, &h) in halves.iter().enumerate() {
+        batched_max = batched_max.max(diff(&first[off..off + h * n_vocab], &alone[i][..h * n_vocab]));
+        off += h * n_vocab;
+        rows += h;
+    }
+    let longest = seqs.iter().map(|t| t.len()).max().unwrap_or(0);
+    for pos in longest.min(1)..longest {
+        let live: Vec<usize> = (0..seqs.len()).filter(|&i| pos >= halves[i] && pos < seqs[i].len()).collect();
+        if live.is_empty() {
+            continue;
+        }
+        let mut steps: Vec<Step> = state.iter_mut().enumerate().filter(|(i, _)| live.contains(i)).map(|(i, seq)| Step { seq, tokens: &seqs[i][pos..pos + 1], want: Want::Last }).collect();
+        let logits = runner.forward(&mut steps)?;
+        for (row, &i) in logits.chunks_exact(n_vocab).zip(&live) {
+            batched_max = batched_max.max(diff(row, &alone[i][pos * n_vocab..(pos + 1) * n_vocab]));
+            rows += 1;
+        }
+    }
+
+    // From the prefix cache: the first sequence fills it; the others start from it.
+    let mut cache = PrefixCache::new(256 << 20);
+    let (mut reuse_max, mut reused) = (0.0f32, 0usize);
+    for (i, t) in seqs.iter().enumerate() {
+        let mut s = runner.sequence(2048);
+        let r = cache.start(&mut s, t);
+        let got = runner.forward(&mut [Step { seq: &mut s, tokens: &t[r..], want: Want::All }])?;
+        reuse_max = reuse_max.max(diff(got, &alone[i][r * n_vocab..]));
+        if i > 0 {
+            reused += r;
+        }
+        cache.insert(&s, true);
+    }
+    Ok(serde_json::json!({ "kernel": council_gpu::quant::kernel_name(), "rows": rows, "batched_max_diff": batched_max,
+        "reused_tokens": reused, "reuse_max_diff": reuse_max }).to_string())
+}
+
+fn batch_decode(model: std::sync::Arc<CpuModel>, prompt: &[u32], n: usize, sizes: &[u32]) -> Result<String, council_gpu::cpu::CpuError> {
+    use council_gpu::cpu::{Runner, Step, Want};
+    let n_vocab = model.config().n_vocab;
+    let mut runner = Runner::new(model, 1);
+    let mut out = Vec::new();
+    for &size in sizes {
+        let mut seqs: Vec<_> = (0..size.clamp(1, 32)).map(|_| runner.sequence(prompt.len() + n + 2)).collect();
+        let mut next = Vec::new();
+        for seq in &mut seqs {
+            next.push(council_gpu::sampling::greedy(runner.forward(&mut [Step { seq, tokens: prompt, want: Want::Last }])?));
+        }
+        let t0 = now_ms();
+        for _ in 0..n {
+            let mut steps: Vec<Step> = seqs.iter_mut().zip(&next).map(|(seq, t)| Step { seq, tokens: std::slice::from_ref(t), want: Want::Last }).collect();
+            next = runner.forward(&mut steps)?.chunks_exact(n_vocab).map(council_gpu::sampling::greedy).collect();
+        }
+        let ms = now_ms() - t0;
+        out.push(serde_json::json!({ "n": seqs.len(), "tok_s": (seqs.len() * n) as f64 * 1000.0 / ms }));
+    }
+    Ok(serde_json::Value::Array(out).to_string())
 }
 
 fn now_ms() -> f64 {

@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Runs(RunsArgs),
     /// LLM prefill and decode speed (CPU path per thread count, optionally WebGPU) beside llama.cpp.
     Decode(crate::bench_decode::DecodeArgs),
+    /// Time to first token with and without shared-prefix KV reuse, per round of a local-model debate.
+    Debate(crate::bench_debate::DebateArgs),
 }
 
 #[derive(Args)]
@@ -51,6 +53,7 @@ pub fn bench(c: BenchCommand) -> CliResult {
         BenchCommand::Society(a) => society(a),
         BenchCommand::Runs(a) => runs(a),
         BenchCommand::Decode(a) => crate::bench_decode::decode(a),
+        BenchCommand::Debate(a) => crate::bench_debate::debate(a),
     }
 }
 

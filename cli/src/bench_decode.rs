@@ -38,23 +38,27 @@ pub struct DecodeArgs {
     /// Skip llama.cpp.
     #[arg(long)]
     pub no_peer: bool,
+    /// Batched decode instead: N sequences decoding together per step, for each N listed
+    /// (e.g. 1,2,4,8); prints aggregate tok/s beside llama.cpp's batched decode.
+    #[arg(long)]
+    pub batch: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), in bytes.
-fn peak_rss() -> Option<u64> {
+pub(crate) fn peak_rss() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     std::env::var_os("COUNCIL_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/council/venv/bin/python")
     })
@@ -78,21 +82,29 @@ fn peer(model: &str, prompt: &[u32], n: usize, threads: usize, repeats: usize) -
     Ok((v["prefill_tok_s_median"].as_f64().unwrap_or(0.0), v["decode_tok_s_median"].as_f64().unwrap_or(0.0)))
 }
 
+/// A comma-separated list of counts in `1..=max` (`--threads 1,2`, `--batch 1,2,4,8`).
+pub(crate) fn counts(flag: &str, text: &str, max: usize) -> Result<Vec<usize>, CliError> {
+    text.split(',')
+        .map(|t| t.trim().parse::<usize>().ok().filter(|&n| (1..=max).contains(&n)))
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| CliError::bad(format!("{flag} {text:?}: expected counts from 1 to {max} like 1,2")))
+}
+
 pub fn decode(a: DecodeArgs) -> CliResult {
     check_model(&a.model)?;
-    let threads: Vec<usize> = a
-        .threads
-        .split(',')
-        .map(|t| t.trim().parse::<usize>().ok().filter(|&n| (1..=64).contains(&n)))
-        .collect::<Option<_>>()
-        .ok_or_else(|| CliError::bad(format!("--threads {:?}: expected counts like 1,2", a.threads)))?;
+    let threads = counts("--threads", &a.threads, 64)?;
     if a.tokens == 0 || a.repeats == 0 {
         return Err(CliError::bad("--tokens and --repeats must be at least 1"));
     }
+    let batch = a.batch.as_deref().map(|b| counts("--batch", b, council_gpu::cpu::MAX_ROWS)).transpose()?;
     let tok = load_tokenizer(&a.model)?;
     let text = chat_prompt(&tok, &a.model, None, &a.prompt)?;
     let prompt = tok.encode(&text, true);
     let model = Arc::new(CpuModel::open(&a.model).map_err(|e| CliError::bad(format!("{}: {e}", a.model)))?);
+    if let Some(batch) = batch {
+        return crate::bench_batch::batched(&a, model, &prompt, &threads, &batch);
+    }
 
     let mut rows = Vec::new();
     for &t in &threads {

@@ -13,7 +13,10 @@ macro_rules! out {
 }
 
 
+mod agents;
 mod bench;
+mod bench_batch;
+mod bench_debate;
 mod bench_decode;
 mod generate;
 mod input;

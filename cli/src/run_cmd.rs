@@ -3,8 +3,9 @@
 use clap::Args;
 use serde_json::json;
 
-use council_core::{EventKind, run_simulated_seed};
+use council_core::{EventKind, Run, run_simulated_seed};
 
+use crate::agents::{self, BackendArgs};
 use crate::input::{load_scenario, print_json};
 use crate::{CliError, CliResult};
 
@@ -21,12 +22,22 @@ pub struct RunArgs {
     /// Write the event log (JSON Lines) here.
     #[arg(long, value_name = "OUT.jsonl")]
     pub log: Option<String>,
+    #[command(flatten)]
+    pub llm: BackendArgs,
 }
 
 pub fn run(a: RunArgs) -> CliResult {
     let scenario = load_scenario(&a.scenario)?;
     let seed = a.seed.unwrap_or(scenario.seed);
-    let r = run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?;
+    let backend = agents::open(&a.llm)?;
+    let (r, llm) = match backend {
+        None => (run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?, None),
+        Some(mut b) => {
+            let mut run = Run::with_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?;
+            let counts = agents::drive(std::slice::from_mut(&mut run), b.as_mut())?;
+            (run.result(), Some((b, counts)))
+        }
+    };
     if let Some(path) = &a.log {
         std::fs::write(path, r.log.to_jsonl()).map_err(|e| CliError::Failed(format!("{path}: {e}")))?;
     }
@@ -40,6 +51,12 @@ pub fn run(a: RunArgs) -> CliResult {
             "events": r.log.len(),
             "summary": r.summary,
             "metrics": r.metrics,
+            "backend": llm.as_ref().map(|(b, c)| {
+                let mut v = b.report();
+                v["asks"] = json!(c.asks);
+                v["failed_asks"] = json!(c.failed);
+                v
+            }),
         }));
     } else {
         let title = if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title };
@@ -77,8 +94,14 @@ pub fn run(a: RunArgs) -> CliResult {
         );
         let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{k}={}", fmt_num(*v))).collect();
         out!("metrics: {}", m.join(" "));
+        if let Some((b, _)) = &llm {
+            out!("{}", b.summary());
+        }
     }
-    Ok(())
+    match llm {
+        Some((_, c)) => agents::check_failures(&c),
+        None => Ok(()),
+    }
 }
 
 pub fn fmt_num(v: f64) -> String {

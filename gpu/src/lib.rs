@@ -3,6 +3,7 @@
 //! Everything here runs natively (tests, CLI, benchmarks; lavapipe in CI) and in the
 //! browser (WebGPU; SwiftShader in CI).
 
+pub mod chat;
 pub mod cpu;
 pub mod device;
 pub mod gguf;

@@ -41,6 +41,23 @@ test('CPU path (wasm): teacher-forced logits agree with llama.cpp on every refer
   assert.deepEqual(page.errors, []);
 });
 
+test('CPU path (wasm): sequences decoded together and from the prefix cache give each the same logits as alone', { timeout: 600_000 }, async () => {
+  const load = await loadModel(page, modelUrl, 'cpu');
+  assert.equal(load.info, 'simd128');
+  // The reference's chats share the template's header; four of them, of different lengths.
+  const seqs = reference.sequences.slice(0, 4).map(s => s.tokens.slice(0, 40));
+  const ids = seqs.flat();
+  const r = JSON.parse(await page.evaluate(([ids, lengths]) => window.engineCall('cpu_batch_check', new Uint32Array(ids), new Uint32Array(lengths)),
+    [ids, seqs.map(s => s.length)]));
+  console.log(`engine cpu (wasm ${r.kernel}) batched: ${r.rows} rows, max |Δ| ${r.batched_max_diff}; prefix reuse: ${r.reused_tokens} tokens, max |Δ| ${r.reuse_max_diff}`);
+  assert.equal(r.kernel, 'simd128');
+  assert.equal(r.rows, ids.length);
+  assert.equal(r.batched_max_diff, 0, 'batched decode changed a logit');
+  assert.ok(r.reused_tokens > 0, 'the later sequences start from the first one\'s pages');
+  assert.equal(r.reuse_max_diff, 0, 'prefix reuse changed a logit');
+  assert.deepEqual(page.errors, []);
+});
+
 test('WebGPU path (SwiftShader): teacher-forced logits agree with llama.cpp on short prefixes; ≤ 8 dispatches per layer, 1 submit per token', { timeout: 600_000 }, async () => {
   const load = await loadModel(page, modelUrl, 'gpu');
   const seqs = reference.sequences.filter(s => ['capital', 'plain-text'].includes(s.name));

@@ -102,7 +102,7 @@ test('a model download shows byte progress, survives a cut connection and a relo
   assert.deepEqual(realErrors(p), []);
 });
 
-test('a 3-agent debate runs on the local model in the worker (CPU path), streaming, and is stored', async () => {
+test('a 3-agent debate runs on the local model in the worker (CPU path), its asks batched with prompt prefixes reused, streaming, and is stored', async () => {
   const p = await env.newPage({ context });
   const scenario = {
     title: 'Local debate',
@@ -123,8 +123,16 @@ test('a 3-agent debate runs on the local model in the worker (CPU path), streami
   await p.click('[data-testid=run]');
   const live = await p.waitForSelector('[data-testid=live-ask][data-state=streaming] [data-testid=live-text]', { timeout: 180_000 });
   assert.ok((await live.textContent()).length > 0, 'tokens show while the model writes');
+  // The worker serves a round's asks together: several stream at once (one decode step feeds all).
+  await p.waitForFunction(() => document.querySelectorAll('[data-testid=live-ask][data-state=streaming]').length >= 2, null, { timeout: 180_000, polling: 50 });
   await screenshot(p, 'llm-local-streaming');
   await p.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 480_000 });
+  // Prompt prefixes are reused: each agent's revision repeats its first prompt's header and question.
+  const reuse = await p.$$eval('[data-testid=prefix-reuse-round]', els => els.map(e => ({ ...e.dataset })));
+  console.log('prefix reuse per round:', JSON.stringify(reuse));
+  assert.deepEqual(reuse.map(r => r.round), ['0', '1']);
+  assert.ok(Number(reuse[1].reused) > Number(reuse[1].prompt) * 0.2, `round 1 reuses its prompts' shared prefix: ${JSON.stringify(reuse[1])}`);
+  assert.ok(Number(reuse[1].savedMs) > 0);
   const wall = (Date.now() - t0) / 1000;
   const engine = await p.getAttribute('[data-testid=engine-status]', 'data-engine');
   assert.match(engine, /cpu/);

@@ -85,11 +85,24 @@ pub struct AgentTotals {
     pub error: Option<String>,
 }
 
+/// What the local engine's prefix cache did for one round's asks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RoundReuse {
+    pub asks: u32,
+    pub prompt_tokens: u32,
+    /// Prompt tokens the engine took from its cache instead of running them through the model.
+    pub reused_tokens: u32,
+    /// Prefill time those tokens would have taken (estimated per prompt by the engine).
+    pub saved_ms: f64,
+}
+
 /// Signals the page reads while a run with LLM agents goes on.
 #[derive(Clone, Copy)]
 pub struct Live {
     pub asks: RwSignal<Vec<LiveAsk>>,
     pub agents: RwSignal<BTreeMap<u32, AgentTotals>>,
+    /// Local-engine prefix reuse per round.
+    pub reuse: RwSignal<BTreeMap<u32, RoundReuse>>,
     pub remote_calls: RwSignal<u32>,
     pub running: RwSignal<bool>,
     /// The run id being driven (for Stop).
@@ -109,6 +122,7 @@ impl Live {
         Live {
             asks: RwSignal::new(Vec::new()),
             agents: RwSignal::new(BTreeMap::new()),
+            reuse: RwSignal::new(BTreeMap::new()),
             remote_calls: RwSignal::new(0),
             running: RwSignal::new(false),
             run_id: RwSignal::new(String::new()),
@@ -119,6 +133,7 @@ impl Live {
     fn reset(&self, run_id: &str) {
         self.asks.set(Vec::new());
         self.agents.set(BTreeMap::new());
+        self.reuse.set(BTreeMap::new());
         self.remote_calls.set(0);
         self.running.set(true);
         self.run_id.set(run_id.to_string());
@@ -473,7 +488,16 @@ async fn local(ctx: &Ctx, req: &AskRequest, model: &str, p: &Prompt, started: f6
         });
     };
     match crate::models::generate(model, p, ctx.settings.local_max_tokens, ctx.settings.local_engine, Box::new(on_text)).await {
-        Ok(g) => Ok((g.text, Usage { prompt: g.prompt_tokens, completion: g.completion_tokens }, true)),
+        Ok(g) => {
+            live.reuse.update(|m| {
+                let r = m.entry(req.round).or_default();
+                r.asks += 1;
+                r.prompt_tokens += g.prompt_tokens;
+                r.reused_tokens += g.reused_tokens;
+                r.saved_ms += g.saved_ms;
+            });
+            Ok((g.text, Usage { prompt: g.prompt_tokens, completion: g.completion_tokens }, true))
+        }
         Err(e) => Err((String::new(), e, Usage::default())),
     }
 }

@@ -36,6 +36,20 @@ pub fn LivePanel(live: Live) -> impl IntoView {
                             </p>
                         })
                     }}
+                    {move || {
+                        let reuse = live.reuse.get();
+                        (!reuse.is_empty()).then(|| view! {
+                            <p class="muted" data-testid="prefix-reuse" title="Prompt tokens the local engine took from its cache of earlier prompts' keys and values instead of running them through the model, and the prefill time that saved (estimated at the speed measured for the rest of each prompt)">
+                                "prompt prefix reuse: "
+                                {reuse.into_iter().map(|(round, r)| view! {
+                                    <span data-testid="prefix-reuse-round" data-round=round.to_string() data-reused=r.reused_tokens.to_string()
+                                        data-prompt=r.prompt_tokens.to_string() data-saved-ms=format!("{:.0}", r.saved_ms)>
+                                        {format!("round {round}: {} of {} prompt tokens reused, first tokens ≈ {:.1} s sooner · ", r.reused_tokens, r.prompt_tokens, r.saved_ms / 1000.0)}
+                                    </span>
+                                }).collect_view()}
+                            </p>
+                        })
+                    }}
                     <ul class="live-asks">
                         {move || live.asks.get().into_iter().map(|a| {
                             let state = a.state.name();

@@ -1,7 +1,8 @@
 //! Local GGUF models in the page: the bundled catalog, downloads that resume (OPFS),
 //! and generation in a Web Worker (`worker`, built as the `council-worker` bin) so the
 //! UI never blocks. Several agents naming the same `local:<id>` share the one loaded
-//! model; their asks queue in the worker.
+//! model; on the CPU path the worker serves their asks of a round together (batched decode,
+//! shared prompt prefixes reused).
 
 pub mod catalog;
 pub mod download;
@@ -26,6 +27,10 @@ pub struct Generated {
     pub text: String,
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
+    /// Prompt tokens taken from the engine's prefix cache, and the prefill time that saved
+    /// (estimated at the speed measured for the rest of this prompt).
+    pub reused_tokens: u32,
+    pub saved_ms: f64,
 }
 
 /// What the engine is doing, for the page (`[data-testid=engine-status]`).
@@ -98,15 +103,15 @@ fn on_event(ev: Event) {
                 cb(&text);
             }
         }),
-        Event::Done { req, text, prompt_tokens, completion_tokens, prefill_ms, decode_ms } => {
+        Event::Done { req, text, prompt_tokens, completion_tokens, prefill_ms, decode_ms, reused_tokens, saved_ms } => {
             status().update(|s| {
                 s.state = "ready".into();
                 s.ttft_ms = Some(prefill_ms);
-                s.prefill_tok_s = (prefill_ms > 0.0).then(|| f64::from(prompt_tokens) * 1000.0 / prefill_ms);
+                s.prefill_tok_s = (prefill_ms > 0.0).then(|| f64::from(prompt_tokens.saturating_sub(reused_tokens)) * 1000.0 / prefill_ms);
                 s.decode_tok_s = (decode_ms > 0.0 && completion_tokens > 1).then(|| f64::from(completion_tokens - 1) * 1000.0 / decode_ms);
             });
             if let Some((_, tx)) = PENDING.with(|p| p.borrow_mut().remove(&req)) {
-                let _ = tx.send(Ok(Generated { text, prompt_tokens, completion_tokens }));
+                let _ = tx.send(Ok(Generated { text, prompt_tokens, completion_tokens, reused_tokens, saved_ms }));
             }
         }
         Event::Error { req, message } => {

@@ -44,7 +44,8 @@ pub(super) unsafe fn scores_f16(q: &[f32], keys: &[u16], n: usize, scale: f32, s
     }
 }
 
-/// `out = Σ_j probs[j] · v_j` over `probs.len()` positions; `values` holds `n × d` f16 bits.
+/// `out += Σ_j probs[j] · v_j` over `probs.len()` positions; `values` holds `n × d` f16 bits.
+/// Accumulating into `out` lets a paged cache continue the same sums page after page.
 ///
 /// # Safety
 /// As [`scores_f16`], with `out` `d` long and `values` at least `probs.len()·d` long.
@@ -59,6 +60,9 @@ pub(super) unsafe fn weighted_sum_f16(probs: &[f32], values: &[u16], out: &mut [
         while c0 < d {
             let width = (d - c0).min(32) / 8;
             let mut acc = [_mm256_setzero_ps(); 4];
+            for (c, a) in acc.iter_mut().enumerate().take(width) {
+                *a = _mm256_loadu_ps(out.as_ptr().add(c0 + c * 8));
+            }
             for (j, p) in probs.iter().enumerate() {
                 let p = _mm256_set1_ps(*p);
                 let row = values.as_ptr().add(j * d + c0);

@@ -18,17 +18,23 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod forward;
 mod kv_cache;
 mod model;
 pub mod ops;
 mod pool;
+mod prefix;
+mod server;
 mod session;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
-pub use kv_cache::{f16_to_f32_finite, KvCache};
+pub use forward::{Runner, Sequence, Step, Want, MAX_ROWS};
+pub use kv_cache::{f16_to_f32_finite, KvCache, KvPage, PAGE};
 pub use model::{CpuError, CpuModel};
 pub use pool::ThreadPool;
+pub use prefix::{PrefixCache, PrefixStats};
+pub use server::{Finish, GenRequest, Server, ServerEvent, ServerOptions};
 pub use session::{Session, SessionOptions};
 
 #[cfg(test)]

@@ -117,47 +117,90 @@ pub fn attend_head_with(
     out: &mut [f32],
 ) {
     let d = q.len();
-    assert!(d <= 256 && keys.len() >= n * d && values.len() >= n * d && out.len() == d, "attention shapes");
+    assert!(keys.len() >= n * d && values.len() >= n * d, "attention shapes");
+    attend_pages_with(kernel, q, std::iter::once((&keys[..n * d], &values[..n * d])), scale, scores, out);
+}
+
+/// [`attend_head`] over keys and values in pieces (a paged KV cache): each item holds the
+/// (keys, values) of the next positions, `m × head_dim` each. Pieces that start at multiples
+/// of four positions give bit-identical results to one contiguous buffer (the vector loops
+/// take positions four at a time).
+pub fn attend_pages<'a>(
+    q: &[f32],
+    pages: impl Iterator<Item = (&'a [u16], &'a [u16])> + Clone,
+    scale: f32,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    attend_pages_with(Kernel::best(), q, pages, scale, scores, out);
+}
+
+fn attend_pages_with<'a>(
+    kernel: Kernel,
+    q: &[f32],
+    pages: impl Iterator<Item = (&'a [u16], &'a [u16])> + Clone,
+    scale: f32,
+    scores: &mut Vec<f32>,
+    out: &mut [f32],
+) {
+    let d = q.len();
+    assert!(d <= 256 && out.len() == d, "attention shapes");
     let mut q16 = [0.0f32; 256];
     let q16 = &mut q16[..d];
     for (r, v) in q16.iter_mut().zip(q) {
         *r = round_to_f16_finite(*v);
     }
+    let n: usize = pages.clone().map(|(k, v)| {
+        assert!(k.len() == v.len() && k.len().is_multiple_of(d), "attention page shapes");
+        k.len() / d
+    }).sum();
     scores.resize(n, 0.0);
     let vector = vector_attention(kernel, d);
-    #[cfg(target_arch = "x86_64")]
-    if vector {
-        // SAFETY: Kernel::Avx2 is only chosen when the CPU has AVX2, FMA and F16C; shapes were
-        // checked above.
-        unsafe { super::avx2::scores_f16(q16, keys, n, scale, scores) };
-    }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if vector {
-        super::simd128::scores_f16(q16, keys, n, scale, scores);
-    }
-    if !vector {
-        for (j, s) in scores.iter_mut().enumerate() {
-            *s = dot_f16_row(q16, &keys[j * d..(j + 1) * d]) * scale;
+    let mut start = 0;
+    for (keys, _) in pages.clone() {
+        let m = keys.len() / d;
+        let scores = &mut scores[start..start + m];
+        #[cfg(target_arch = "x86_64")]
+        if vector {
+            // SAFETY: Kernel::Avx2/Avx512 are only chosen when the CPU has AVX2, FMA and F16C; shapes were
+            // checked above.
+            unsafe { super::avx2::scores_f16(q16, keys, m, scale, scores) };
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if vector {
+            super::simd128::scores_f16(q16, keys, m, scale, scores);
+        }
+        if !vector {
+            for (j, s) in scores.iter_mut().enumerate() {
+                *s = dot_f16_row(q16, &keys[j * d..(j + 1) * d]) * scale;
+            }
+        }
+        start += m;
     }
     softmax_in_place(scores);
     for p in scores.iter_mut() {
         *p = round_to_f16_finite(*p);
     }
-    #[cfg(target_arch = "x86_64")]
-    if vector {
-        // SAFETY: as above.
-        unsafe { super::avx2::weighted_sum_f16(scores, values, out) };
-    }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if vector {
-        super::simd128::weighted_sum_f16(scores, values, out);
-    }
-    if !vector {
-        out.fill(0.0);
-        for (j, p) in scores.iter().enumerate() {
-            axpy_f16_row(*p, &values[j * d..(j + 1) * d], out);
+    out.fill(0.0);
+    let mut start = 0;
+    for (_, values) in pages {
+        let m = values.len() / d;
+        let probs = &scores[start..start + m];
+        #[cfg(target_arch = "x86_64")]
+        if vector {
+            // SAFETY: as above.
+            unsafe { super::avx2::weighted_sum_f16(probs, values, out) };
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if vector {
+            super::simd128::weighted_sum_f16(probs, values, out);
+        }
+        if !vector {
+            for (j, p) in probs.iter().enumerate() {
+                axpy_f16_row(*p, &values[j * d..(j + 1) * d], out);
+            }
+        }
+        start += m;
     }
 }
 
@@ -165,7 +208,7 @@ pub fn attend_head_with(
 fn vector_attention(kernel: Kernel, d: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        kernel == Kernel::Avx2 && d.is_multiple_of(8)
+        matches!(kernel, Kernel::Avx2 | Kernel::Avx512) && d.is_multiple_of(8)
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {

@@ -33,7 +33,8 @@ pub(super) fn scores_f16(q: &[f32], keys: &[u16], n: usize, scale: f32, scores: 
     }
 }
 
-/// `out = Σ_j probs[j] · v_j` over `probs.len()` positions; `values` holds `n × d` f16 bits.
+/// `out += Σ_j probs[j] · v_j` over `probs.len()` positions; `values` holds `n × d` f16 bits
+/// (accumulating, so a paged cache continues the same sums page after page).
 ///
 /// Panics unless `d = out.len()` is a multiple of 8 and `values` is long enough.
 pub(super) fn weighted_sum_f16(probs: &[f32], values: &[u16], out: &mut [f32]) {
@@ -44,6 +45,10 @@ pub(super) fn weighted_sum_f16(probs: &[f32], values: &[u16], out: &mut [f32]) {
     while c0 < d {
         let pairs = (d - c0).min(16) / 8;
         let mut acc = [f32x4_splat(0.0); 4];
+        for (i, a) in acc.iter_mut().enumerate().take(pairs * 2) {
+            // SAFETY: c0 + i·4 + 4 ≤ c0 + pairs·8 ≤ d.
+            *a = unsafe { v128_load(out.as_ptr().add(c0 + i * 4) as *const v128) };
+        }
         for (j, p) in probs.iter().enumerate() {
             let p = f32x4_splat(*p);
             let row = values[j * d + c0..].as_ptr();

@@ -84,11 +84,14 @@ pub struct QuantizedActs {
     pub sd: Vec<f32>,
     /// F16/F32: the (rounded) values, `n × cols`.
     pub f: Vec<f32>,
+    /// Q8, x86_64: each pair of blocks' scales spread over 16 lanes (`[d_b ×8, d_b+1 ×8]`,
+    /// zero past the last block), `n × ⌈cols/64⌉ × 16`: what the AVX-512 kernel multiplies by.
+    pub d_pairs: Vec<f32>,
 }
 
 impl QuantizedActs {
     pub fn empty(format: ActFormat) -> Self {
-        Self { format, n: 0, cols: 0, qs: Vec::new(), d: Vec::new(), s: Vec::new(), sd: Vec::new(), f: Vec::new() }
+        Self { format, n: 0, cols: 0, qs: Vec::new(), d: Vec::new(), s: Vec::new(), sd: Vec::new(), f: Vec::new(), d_pairs: Vec::new() }
     }
 
     /// Prepares `x` (`n × cols`, row-major) for matrices in `format`.
@@ -123,6 +126,20 @@ impl QuantizedActs {
                     self.d[b] = d_rounded;
                     self.s[b] = round_to_f16(d * sum as f32);
                     self.sd[b] = d_rounded * sum as f32;
+                }
+                #[cfg(target_arch = "x86_64")]
+                {
+                    let per_row = cols / QK;
+                    let pairs = per_row.div_ceil(2);
+                    self.d_pairs.clear();
+                    for v in 0..self.n {
+                        let d = &self.d[v * per_row..(v + 1) * per_row];
+                        for p in 0..pairs {
+                            let (a, b) = (d[2 * p], d.get(2 * p + 1).copied().unwrap_or(0.0));
+                            self.d_pairs.extend([a; 8]);
+                            self.d_pairs.extend([b; 8]);
+                        }
+                    }
                 }
             }
             ActFormat::F16 => {
@@ -162,6 +179,9 @@ pub enum Kernel {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// AVX2 plus AVX-512 with VNNI (`vpdpbusd`) for the quantized formats.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     Simd128,
 }
@@ -171,10 +191,10 @@ impl Kernel {
     pub fn best() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx2")
-                && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("f16c")
-            {
+            if Self::Avx512.available() {
+                return Self::Avx512;
+            }
+            if Self::Avx2.available() {
                 return Self::Avx2;
             }
         }
@@ -187,12 +207,49 @@ impl Kernel {
     }
 }
 
-/// Name of the kernel set `matmul` uses here ("avx2", "simd128" or "scalar").
+impl Kernel {
+    /// Whether this machine runs the kernel.
+    pub fn available(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c"),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                Kernel::Avx2.available()
+                    && is_x86_feature_detected!("avx512f")
+                    && is_x86_feature_detected!("avx512bw")
+                    && is_x86_feature_detected!("avx512vl")
+                    && is_x86_feature_detected!("avx512vnni")
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Simd128 => true,
+        }
+    }
+
+    /// Every kernel this machine runs, the portable one first (tests compare them).
+    pub fn all_available() -> Vec<Kernel> {
+        let all = [
+            Kernel::Scalar,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512,
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Simd128,
+        ];
+        all.into_iter().filter(|k| k.available()).collect()
+    }
+}
+
+/// Name of the kernel set `matmul` uses here ("avx512-vnni", "avx2", "simd128" or "scalar").
 pub fn kernel_name() -> &'static str {
     match Kernel::best() {
         Kernel::Scalar => "scalar",
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => "avx2",
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => "avx512-vnni",
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Kernel::Simd128 => "simd128",
     }
@@ -252,6 +309,9 @@ unsafe fn matmul_rows_raw(kernel: Kernel, w: &QMatrix, acts: &QuantizedActs, row
         #[cfg(target_arch = "x86_64")]
         // SAFETY: Kernel::Avx2 is only chosen when the CPU has AVX2, FMA and F16C.
         Kernel::Avx2 => unsafe { super::avx2::matmul_rows(w, acts, rows, out.0, stride) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: Kernel::Avx512 is only chosen when the CPU has AVX-512 F/BW/VL/VNNI and AVX2.
+        Kernel::Avx512 => unsafe { super::avx512::matmul_rows(w, acts, rows, out.0, stride) },
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         Kernel::Simd128 => unsafe { super::simd128::matmul_rows(w, acts, rows, out.0, stride) },
         Kernel::Scalar => {

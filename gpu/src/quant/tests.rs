@@ -159,32 +159,35 @@ fn matvec_matches_f32_reference_for_every_format() {
 
 #[test]
 fn simd_kernels_agree_with_scalar_for_all_tile_shapes() {
-    // Row counts and vector counts that exercise full tiles and every tail.
-    let cols = 160;
-    for format in FORMATS {
-        for rows in [1, 3, 4, 7, 9] {
-            for n in [1, 2, 3, 4, 5, 9] {
-                let w = values(rows * cols, rows as u64 * 31 + n as u64, 0.5);
-                let bytes = quantize_matrix(format, &w, cols);
-                let m = QMatrix::new(format, rows, cols, &bytes).unwrap();
-                let x = values(n * cols, 5 + n as u64, 1.5);
-                let acts = QuantizedActs::new(format, &x, cols).unwrap();
-                let mut scalar = vec![0.0; n * rows];
-                let mut best = vec![0.0; n * rows];
-                matmul_with(Kernel::Scalar, &m, &acts, &mut scalar).unwrap();
-                matmul_with(Kernel::best(), &m, &acts, &mut best).unwrap();
-                for (i, (a, b)) in scalar.iter().zip(&best).enumerate() {
-                    // Same integer sums; only the float accumulation order differs.
-                    assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{format} rows {rows} n {n} [{i}]: {a} vs {b}");
-                }
-                // Batched results equal one-vector-at-a-time results.
-                for v in 0..n {
-                    let one = QuantizedActs::new(format, &x[v * cols..(v + 1) * cols], cols).unwrap();
-                    let mut single = vec![0.0; rows];
-                    matmul(&m, &one, &mut single).unwrap();
-                    for r in 0..rows {
-                        let a = best[v * rows + r];
-                        assert!((a - single[r]).abs() <= 1e-4 * (1.0 + a.abs()), "{format} batched v{v} r{r}");
+    // Row counts and vector counts that exercise full tiles and every tail; block counts odd and
+    // even, below and above the 16-block windows of the AVX-512 kernel.
+    for cols in [160, 576, 1088] {
+        for kernel in Kernel::all_available().into_iter().filter(|k| *k != Kernel::Scalar) {
+            for format in FORMATS {
+                for rows in [1, 3, 4, 7, 9] {
+                    for n in [1, 2, 3, 4, 5, 9, 13] {
+                        let w = values(rows * cols, rows as u64 * 31 + n as u64, 0.5);
+                        let bytes = quantize_matrix(format, &w, cols);
+                        let m = QMatrix::new(format, rows, cols, &bytes).unwrap();
+                        let x = values(n * cols, 5 + n as u64, 1.5);
+                        let acts = QuantizedActs::new(format, &x, cols).unwrap();
+                        let mut scalar = vec![0.0; n * rows];
+                        let mut fast = vec![0.0; n * rows];
+                        matmul_with(Kernel::Scalar, &m, &acts, &mut scalar).unwrap();
+                        matmul_with(kernel, &m, &acts, &mut fast).unwrap();
+                        for (i, (a, b)) in scalar.iter().zip(&fast).enumerate() {
+                            // Same integer sums; only the float accumulation order differs.
+                            assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{kernel:?} {format} cols {cols} rows {rows} n {n} [{i}]: {a} vs {b}");
+                        }
+                        // A vector's results are the same bits whatever it is batched with.
+                        for v in 0..n {
+                            let one = QuantizedActs::new(format, &x[v * cols..(v + 1) * cols], cols).unwrap();
+                            let mut single = vec![0.0; rows];
+                            matmul_with(kernel, &m, &one, &mut single).unwrap();
+                            for r in 0..rows {
+                                assert_eq!(fast[v * rows + r].to_bits(), single[r].to_bits(), "{kernel:?} {format} cols {cols} n {n}: batched v{v} r{r}");
+                            }
+                        }
                     }
                 }
             }

@@ -62,10 +62,15 @@ pub fn top_n(row: &[f32], n: usize) -> Vec<(u32, f32)> {
 }
 
 pub fn agreement(ours: &[Vec<f32>], reference: &[Vec<(u32, f32)>]) -> Agreement {
+    agreement_beyond(ours, reference, 0.5)
+}
+
+/// [`agreement`] with positions counted as decisive when the reference's margin exceeds `margin`.
+pub fn agreement_beyond(ours: &[Vec<f32>], reference: &[Vec<(u32, f32)>], margin: f32) -> Agreement {
     assert_eq!(ours.len(), reference.len());
     let (mut decisive, mut top1_disagreements, mut deltas) = (0, Vec::new(), Vec::new());
     for (i, (row, top)) in ours.iter().zip(reference).enumerate() {
-        if top[0].1 - top[1].1 > 0.5 {
+        if top[0].1 - top[1].1 > margin {
             decisive += 1;
             if top_n(row, 1)[0].0 != top[0].0 {
                 top1_disagreements.push(i);
