@@ -44,7 +44,7 @@
 //! worker calls per run), `sweep::seed_for(&scenario, i)`, `sweep::summarize(&runs) ->
 //! BTreeMap<name, Stat{mean, lo, hi}>`, and `sweep::run_sweep(...)` for the whole loop.
 //!
-//! Share links ([`link`]): `link::encode(&scenario) -> "#s=1.<payload>"`,
+//! Share links ([`link`]): `link::encode(&scenario) -> Result<"#s=1.<payload>", LinkError>`,
 //! `link::decode(text) -> Result<Scenario, LinkError>` (accepts a full URL, `#s=...`,
 //! `s=...` or the bare payload).
 //!
@@ -63,6 +63,7 @@
 // (checked by core/tests/module_layers.rs).
 pub mod determinism;
 pub mod rng;
+pub mod strict_json;
 pub mod spec;
 pub mod event;
 pub mod backend;
