@@ -22,19 +22,25 @@ mod decode;
 mod pretokenize;
 mod special;
 mod strtable;
+mod template_guard;
 mod unicode;
 mod unicode_table;
 mod vocab;
 
 use std::fmt;
 
-pub use chat::{ChatMessage, ChatTemplate};
+pub use chat::{ChatMessage, ChatTemplate, MAX_RECURSION, MAX_RENDER_BYTES, MAX_TEMPLATE_BYTES, RENDER_FUEL};
 pub use decode::StreamDecoder;
 pub use pretokenize::PreTokenizer;
 pub use vocab::TokenAttrs;
 
 use crate::gguf::{Gguf, GgufError, Metadata};
 use special::Fragment;
+
+/// Longest text [`Tokenizer::encode`] is meant for (1 MiB): BPE scratch memory grows
+/// about a hundred bytes per input byte in one long word, so callers holding untrusted
+/// text check this first (the CLI refuses longer input; chat renders stop at it).
+pub const MAX_ENCODE_BYTES: usize = 1 << 20;
 
 /// Why a tokenizer could not be built or a template not rendered.
 #[derive(Clone, Debug, PartialEq)]
