@@ -7,11 +7,32 @@ use super::error::{GgufError, Result};
 pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Array elements still allowed in this header (all arrays together).
+    elements_left: u64,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, pos: 0 }
+        Self {
+            bytes,
+            pos: 0,
+            elements_left: super::MAX_ARRAY_ELEMENTS,
+        }
+    }
+
+    /// Takes `n` elements from the header-wide array budget: every element becomes a
+    /// value in memory several times its size in the file (a `String`, an `Array`), so
+    /// the total is capped, not only what the remaining bytes could hold.
+    pub fn spend_elements(&mut self, n: u64, what: &str) -> Result<()> {
+        if n > self.elements_left {
+            return Err(GgufError::TooLarge {
+                what: format!("{what} (array elements in the header)"),
+                value: n,
+                limit: self.elements_left,
+            });
+        }
+        self.elements_left -= n;
+        Ok(())
     }
 
     pub fn pos(&self) -> usize {

@@ -209,6 +209,7 @@ impl Array {
         })?;
         let count = cur.u64("array length")?;
         let n = cur.count(count, ty.min_bytes(), "array length")?;
+        cur.spend_elements(count, "array length")?;
 
         fn fixed<T, const N: usize>(
             cur: &mut Cursor<'_>,
