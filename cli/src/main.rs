@@ -24,6 +24,7 @@ mod link_cmd;
 mod llm;
 mod run_cmd;
 mod sweep_cmd;
+mod text;
 
 use std::process::ExitCode;
 
@@ -89,9 +90,9 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
             }
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
-            eprintln!("council: {first} (see --help)");
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            eprintln!("council: {} (see --help)", text::one_line(first));
             return ExitCode::from(2);
         }
     };
@@ -118,16 +119,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BadInput(m)) => {
-            eprintln!("council: {}", one_line(&m));
+            eprintln!("council: {}", text::one_line(&m));
             ExitCode::from(2)
         }
         Err(CliError::Failed(m)) => {
-            eprintln!("council: {}", one_line(&m));
+            eprintln!("council: {}", text::one_line(&m));
             ExitCode::from(1)
         }
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.replace('\n', " ")
 }

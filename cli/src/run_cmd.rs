@@ -7,6 +7,7 @@ use council_core::{EventKind, Run, run_simulated_seed};
 
 use crate::agents::{self, BackendArgs};
 use crate::input::{load_scenario, print_json};
+use crate::text::clean;
 use crate::{CliError, CliResult};
 
 #[derive(Args)]
@@ -60,7 +61,7 @@ pub fn run(a: RunArgs) -> CliResult {
         }));
     } else {
         let title = if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title };
-        out!("{title} (seed {seed})");
+        out!("{} (seed {seed})", clean(title));
         for e in r.log.events() {
             let line = match &e.kind {
                 EventKind::Note { text } => format!("  [round {}] {text}", e.round),
@@ -80,19 +81,20 @@ pub fn run(a: RunArgs) -> CliResult {
                 EventKind::Error { message, .. } => format!("  [round {}] error: {message}", e.round),
                 _ => continue,
             };
-            out!("{line}");
+            // Names, answers and notes may come from a stranger's link or a model's reply.
+            out!("{}", clean(&line));
         }
         let s = &r.summary;
         out!(
             "final answer {} (truth {}), {} calls, {} tokens, {} messages, log {}",
-            s.final_answer.as_deref().unwrap_or("none"),
-            s.truth,
+            clean(s.final_answer.as_deref().unwrap_or("none")),
+            clean(&s.truth),
             s.asks,
             s.tokens,
             s.messages,
             r.log_hash
         );
-        let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{k}={}", fmt_num(*v))).collect();
+        let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{}={}", clean(k), fmt_num(*v))).collect();
         out!("metrics: {}", m.join(" "));
         if let Some((b, _)) = &llm {
             out!("{}", b.summary());
@@ -134,7 +136,7 @@ pub fn scenarios(a: ScenariosArgs) -> CliResult {
         print_json(&json!({ "scenarios": list }));
     } else {
         for s in &all {
-            out!("{:<26} {:<14} {}", s.id, s.family, s.title);
+            out!("{:<26} {:<14} {}", s.id, s.family, clean(&s.title));
         }
     }
     Ok(())

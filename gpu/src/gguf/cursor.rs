@@ -90,16 +90,25 @@ impl<'a> Cursor<'a> {
     }
 
     /// Checks that `count` items of at least `min_item_bytes` each can still be present,
-    /// and returns the count as a capacity that is safe to pre-allocate.
-    pub fn count(&mut self, count: u64, min_item_bytes: u64, what: &str) -> Result<usize> {
-        let limit = self.remaining() as u64 / min_item_bytes.max(1);
-        if count > limit {
-            return Err(GgufError::TooLarge {
+    /// and returns the count as a capacity that is safe to pre-allocate. When the bytes are
+    /// a prefix of the file, "not present yet" is [`GgufError::Truncated`] with the size to
+    /// fetch (the header cap then decides); a count whose size overflows is `TooLarge`.
+    pub fn count(&mut self, count: u64, min_item_bytes: u64, what: &'static str) -> Result<usize> {
+        let needed = count
+            .checked_mul(min_item_bytes.max(1))
+            .and_then(|n| n.checked_add(self.pos as u64));
+        match needed {
+            Some(n) if n <= self.bytes.len() as u64 => Ok(count as usize),
+            Some(n) => Err(GgufError::Truncated {
+                what,
+                needed: n,
+                available: self.bytes.len() as u64,
+            }),
+            None => Err(GgufError::TooLarge {
                 what: what.to_owned(),
                 value: count,
-                limit,
-            });
+                limit: self.remaining() as u64 / min_item_bytes.max(1),
+            }),
         }
-        Ok(count as usize)
     }
 }
