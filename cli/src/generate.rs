@@ -1,4 +1,4 @@
-//! `council generate` and `council score` (architecture.md §6) on a GGUF model, with the
+//! `council generate` and `council score` (docs/cli.md) on a GGUF model, with the
 //! CPU path or the WebGPU path (`--backend wgpu`, the default native adapter).
 
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! LLM commands on a GGUF model (architecture.md §6): `tokenize` here; generation, scoring
+//! LLM commands on a GGUF model (docs/cli.md): `tokenize` here; generation, scoring
 //! and decode benchmarks register beside it. Also what they share: reading a model's header
 //! once (tokenizer and hyperparameters, checked before anything is sized from them) and the
 //! limits on threads and context that keep a stranger's file or an absurd flag from sizing

@@ -1,6 +1,7 @@
-//! `council`: the native driver. Its command contract is in shared/design/architecture.md §6:
-//! JSON on stdout with `--json`, human text otherwise; exit 0 on success, 2 on bad input
-//! with a one-line error on stderr (1 when something fails after the input was accepted).
+//! `council`: the native driver. Its command contract is in docs/cli.md: JSON on stdout
+//! with `--json`, human text otherwise; exit 0 on success, 2 on bad input with a one-line
+//! error on stderr (1 when something fails after the input was accepted); every input
+//! bounded before work is sized from it.
 
 /// `println!` that ends the process quietly when stdout is closed (e.g. piped to `head`).
 macro_rules! out {
