@@ -143,7 +143,7 @@ fn hostile_templates_fail_fast_in_bounded_memory() {
         assert!(peak <= MAX_LIVE, "{name}: {peak} bytes live");
         // The budgets, not the machine, stop these: a release build takes well under a
         // second; debug builds of minijinja are ~10x slower.
-        assert!(took < Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 3 }), "{name}: {took:?}");
+        assert!(took < Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 5 }), "{name}: {took:?}");
     }
     let (r, ..) = render(&source_of("OVERSIZED"));
     assert!(r.unwrap_err().to_string().contains("KiB limit"));
@@ -336,9 +336,10 @@ struct Outcomes {
 fn fuzz(cases: usize, seed: u64) -> Outcomes {
     let mut rng = Rng(seed);
     let mut o = Outcomes::default();
-    // Per-case time: budgets stop hostile templates well inside this (debug builds of
-    // minijinja are ~10x slower than release).
-    let max_time = Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 2 });
+    // Per case: a hang detector. The budgets stop hostile templates far inside it (the
+    // slowest take ~0.1 s in release); the margin is for debug builds (~10x slower) and
+    // a loaded machine.
+    let max_time = Duration::from_secs(if cfg!(debug_assertions) { 30 } else { 10 });
     for case in 0..cases {
         let body = match rng.below(10) {
             0 => {

@@ -355,13 +355,24 @@ fn hostile_ggufs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     ));
     out.push((
         "array elements over the header budget",
-        tiny_model("ok", CHATML, |m| m.push(("filler".into(), Value::Array(Array::U8(vec![0; (1 << 22) + 1]))))),
+        tiny_model("ok", CHATML, |m| m.push(("filler".into(), Value::Array(Array::U8(vec![0; (1 << 21) + 1]))))),
         "array elements",
     ));
     out.push(("architecture unsupported *", tiny_model("ok", CHATML, |m| set(m, "general.architecture", "gptneox".into())), "not supported"));
     out.push(("zero layers *", tiny_model("ok", CHATML, |m| set(m, "llama.block_count", 0u32.into())), "must be positive"));
     out.push(("layer count 2^32-1 *", tiny_model("ok", CHATML, |m| set(m, "llama.block_count", u32::MAX.into())), "missing"));
     out.push(("head count not dividing *", tiny_model("ok", CHATML, |m| set(m, "llama.attention.head_count", 3u32.into())), "multiple"));
+    out.push((
+        "20,000 control tokens",
+        tiny_model("ok", CHATML, |m| {
+            let mut tokens: Vec<String> = (0..20_000).map(|i| format!("<|c{i}|>")).collect();
+            tokens[0] = "ok".into();
+            let types: Vec<i32> = (0..20_000).map(|i| if i == 0 { 1 } else { 3 }).collect();
+            set(m, "tokenizer.ggml.tokens", tokens.into());
+            set(m, "tokenizer.ggml.token_type", types.into());
+        }),
+        "more than the limit of 16384",
+    ));
     out.push(("tokenizer kind unsupported", tiny_model("ok", CHATML, |m| set(m, "tokenizer.ggml.model", "rwkv".into())), "not supported"));
     out
 }
@@ -392,6 +403,30 @@ fn malformed_gguf_files_exit_2_within_limits() {
         }
         refuses(&format!("gguf: {name} (generate)"), &["generate", "--model", p, "--prompt", "hi", "--chat", "--max-tokens", "2"], Input::Null, expect);
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_largest_vocabulary_allowed_stays_within_limits() {
+    // 1,000,000 tokens and their types: nearly the header's whole array-element budget
+    // (2^21; real vocabularies have at most a few hundred thousand tokens). Loading it must
+    // stay inside the time and memory limits.
+    let dir = scratch("vocab");
+    let path = dir.join("big-vocab.gguf");
+    let n = 1_000_000;
+    std::fs::write(
+        &path,
+        tiny_model("ok", CHATML, |m| {
+            let tokens: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+            set(m, "tokenizer.ggml.tokens", tokens.into());
+            set(m, "tokenizer.ggml.token_type", vec![1i32; n].into());
+        }),
+    )
+    .unwrap();
+    let o = run(&["tokenize", "--model", path.to_str().unwrap(), "t1 t2"], Input::Null);
+    println!("1M-token vocabulary: {:?} in {:.0} ms, rss<={:.1} MiB hwm {:.1} MiB", o.code, o.wall.as_secs_f64() * 1e3, o.peak_rss as f64 / 1048576.0, o.hwm as f64 / 1048576.0);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.wall < MAX_WALL && o.peak_rss < MAX_RSS_BYTES, "{o:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -41,9 +41,10 @@ pub const MAX_HEADER_BYTES: u64 = 64 << 20;
 pub const MAX_METADATA_KEYS: u64 = 1 << 16;
 /// Most tensors (real files have hundreds to a few thousand).
 pub const MAX_TENSORS: u64 = 1 << 16;
-/// Most array elements in one header, all arrays together (a 256k vocabulary with its
-/// merges, scores and types is about a million).
-pub const MAX_ARRAY_ELEMENTS: u64 = 1 << 22;
+/// Most array elements in one header, all arrays together: a 256k vocabulary with its
+/// merges and types is under a million. Each element costs ~100 bytes in memory once the
+/// tokenizer is built, so this also bounds a tokenizer to ~200 MiB.
+pub const MAX_ARRAY_ELEMENTS: u64 = 1 << 21;
 
 #[cfg(test)]
 mod tests;

@@ -42,6 +42,10 @@ use special::Fragment;
 /// text check this first (the CLI refuses longer input; chat renders stop at it).
 pub const MAX_ENCODE_BYTES: usize = 1 << 20;
 
+/// Most control, user-defined and unknown tokens a vocabulary may have (byte-level BPE
+/// models have a few dozen to a thousand).
+pub const MAX_SPECIAL_TOKENS: usize = 16_384;
+
 /// Why a tokenizer could not be built or a template not rendered.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TokenizerError {
@@ -104,6 +108,14 @@ impl Tokenizer {
         let merges = meta.get_str_array("tokenizer.ggml.merges")?;
         let bpe = bpe::Bpe::new(&vocab, merges, ignore_merges)?;
         let specials = special::special_tokens(&vocab);
+        // Splitting text at special tokens scans it once per special token (as llama.cpp
+        // does); a vocabulary with millions of them would make every encode crawl.
+        if specials.len() > MAX_SPECIAL_TOKENS {
+            return Err(TokenizerError::Invalid(format!(
+                "{} control or user-defined tokens, more than the limit of {MAX_SPECIAL_TOKENS}",
+                specials.len()
+            )));
+        }
         let pieces = decode::Pieces::new(&vocab);
         let chat_template = meta
             .get_str_opt("tokenizer.chat_template")?
