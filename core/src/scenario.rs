@@ -389,6 +389,7 @@ impl PaperCard {
         check_url("card.link", &self.link)?;
         check_text("card.summary", &self.summary, MAX_TEXT)?;
         check_text("card.look_for", &self.look_for, MAX_TEXT)?;
+        check_text("card.simulation", &self.simulation, MAX_TEXT)?;
         Ok(())
     }
 }
