@@ -290,7 +290,7 @@ fn mutate(rng: &mut Rng, seed: &str) -> String {
             i
         };
         match rng.below(6) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let piece = grammar(rng, 2);
                 t.insert_str(at, &piece);
             }
