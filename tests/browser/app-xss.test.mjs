@@ -152,15 +152,23 @@ function assertMarkersShown(text, indices, where) {
   assert.deepEqual(missing, [], `${where}: these payloads are not shown as text`);
 }
 
+// Scenarios refuse control characters (one-line fields all of them, multi-line fields all
+// but newline and tab; tests/tests/hostile.rs checks the refusal), so in scenario files and
+// links a payload that carries one goes into one-line fields as its marker only, and into
+// multi-line fields with those characters dropped. The run-log import below keeps them.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const oneLine = (s, fallback) => (CONTROL.test(s) ? fallback : s);
+const multiLine = s => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+
 // A scenario whose agents carry payloads: names where they fit in 64 bytes, all as roles.
 function scenarioWith(indices, title) {
   const agents = indices.map(n => ({
-    name: Buffer.byteLength(PAYLOADS[n]) <= 64 ? PAYLOADS[n] : `${marker(n)} agent`,
-    role: PAYLOADS[n],
+    name: Buffer.byteLength(PAYLOADS[n]) <= 64 ? oneLine(PAYLOADS[n], `${marker(n)} agent`) : `${marker(n)} agent`,
+    role: multiLine(PAYLOADS[n]),
     traits: { accuracy: 0.6 },
   }));
   return {
-    title, description: PAYLOADS.join(' | ').slice(0, 3900),
+    title: oneLine(title, title.split(' ')[0]), description: multiLine(PAYLOADS.join(' | ')).slice(0, 3900),
     agents,
     mechanism: { kind: 'debate', params: { rounds: 1 } },
     task: { kind: 'multiple_choice', params: {} },
