@@ -56,8 +56,17 @@ unsafe impl GlobalAlloc for LiveAlloc {
 #[global_allocator]
 static GLOBAL: LiveAlloc = LiveAlloc;
 
+/// CPU time of the calling thread: unlike wall time it does not grow when other work
+/// shares the machine, so the time bounds below measure the render, not the load.
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// Compiles and renders `source` on a short conversation, measuring the peak of live
-/// bytes (above what was live before) and the time taken.
+/// bytes (above what was live before) and the CPU time taken.
 fn render(source: &str) -> (Result<String, TokenizerError>, usize, Duration) {
     let messages = [
         ChatMessage::new("system", "You are brief."),
@@ -68,9 +77,9 @@ fn render(source: &str) -> (Result<String, TokenizerError>, usize, Duration) {
     LIVE.with(|l| l.set(0));
     PEAK.with(|p| p.set(0));
     ARMED.with(|a| a.set(true));
-    let t = Instant::now();
+    let t = thread_cpu();
     let result = ChatTemplate::new(source, "<s>", "</s>").and_then(|t| t.render(&messages, true));
-    let took = t.elapsed();
+    let took = thread_cpu() - t;
     ARMED.with(|a| a.set(false));
     (result, PEAK.with(|p| p.get()).max(0) as usize, took)
 }
@@ -142,8 +151,8 @@ fn hostile_templates_fail_fast_in_bounded_memory() {
         assert!(!e.is_empty() && !e.contains('\n'), "{name}: one line: {e}");
         assert!(peak <= MAX_LIVE, "{name}: {peak} bytes live");
         // The budgets, not the machine, stop these: a release build takes well under a
-        // second; debug builds of minijinja are ~10x slower.
-        assert!(took < Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 5 }), "{name}: {took:?}");
+        // second of CPU; debug builds of minijinja are ~10x slower.
+        assert!(took < Duration::from_secs(if cfg!(debug_assertions) { 20 } else { 2 }), "{name}: {took:?} of CPU");
     }
     let (r, ..) = render(&source_of("OVERSIZED"));
     assert!(r.unwrap_err().to_string().contains("KiB limit"));
@@ -336,10 +345,9 @@ struct Outcomes {
 fn fuzz(cases: usize, seed: u64) -> Outcomes {
     let mut rng = Rng(seed);
     let mut o = Outcomes::default();
-    // Per case: a hang detector. The budgets stop hostile templates far inside it (the
-    // slowest take ~0.1 s in release); the margin is for debug builds (~10x slower) and
-    // a loaded machine.
-    let max_time = Duration::from_secs(if cfg!(debug_assertions) { 30 } else { 10 });
+    // Per case, in CPU time: the budgets stop hostile templates inside it (the slowest
+    // seen in a million cases took 0.8 s of CPU in release); debug builds are ~10x slower.
+    let max_time = Duration::from_secs(if cfg!(debug_assertions) { 30 } else { 3 });
     for case in 0..cases {
         let body = match rng.below(10) {
             0 => {
@@ -361,7 +369,7 @@ fn fuzz(cases: usize, seed: u64) -> Outcomes {
         ARMED.with(|a| a.set(false));
         let (result, peak, took) = outcome.unwrap_or_else(|_| panic!("case {case} (seed {seed}) panicked on {source:?}"));
         assert!(peak <= MAX_LIVE, "case {case}: {peak} bytes live for {source:?}");
-        assert!(took <= max_time, "case {case}: {took:?} for {source:?}");
+        assert!(took <= max_time, "case {case}: {took:?} of CPU for {source:?}");
         o.slowest = o.slowest.max(took);
         o.peak = o.peak.max(peak);
         match result {
