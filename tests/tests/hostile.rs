@@ -5,6 +5,10 @@
 //! stderr (no control characters in it), within 5 s and 256 MiB of peak resident memory,
 //! measured on the child, not on this process.
 //!
+//! Time: the child's CPU time (user + system, from wait4) is asserted, so a machine busy
+//! with other builds does not fail the suite; wall time is printed beside it, and a child
+//! still running after a minute of wall time is killed and fails its case (a hang).
+//!
 //! Peak memory: wait4's `ru_maxrss` is asserted. Linux carries the spawning process's
 //! high-water mark into the child's at exec, so it is an upper bound (it includes this
 //! test process's own RSS at spawn time). The child's own `VmHWM`, polled from /proc while
@@ -22,10 +26,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use council_gpu::gguf::{Array, GgufBuilder, Value, layer_tensor};
 
-const MAX_WALL: Duration = Duration::from_secs(5);
+/// Most CPU time (user + system) one bad input may cost.
+const MAX_CPU: Duration = Duration::from_secs(5);
 const MAX_RSS_BYTES: u64 = 256 << 20;
-/// A child still running after this is killed (and the case fails).
-const KILL_AFTER: Duration = Duration::from_secs(20);
+/// A child still running after this much wall time is killed (and the case fails).
+const KILL_AFTER: Duration = Duration::from_secs(60);
 
 fn cli() -> PathBuf {
     let path = std::env::var_os("COUNCIL_CLI").map(PathBuf::from).unwrap_or_else(|| {
@@ -56,6 +61,8 @@ struct Outcome {
     stdout: Vec<u8>,
     stderr: String,
     wall: Duration,
+    /// User plus system CPU time of the child.
+    cpu: Duration,
     /// wait4's ru_maxrss: an upper bound of the child's peak (see the module doc).
     peak_rss: u64,
     /// The child's own VmHWM, polled while it ran (may miss a peak in its last moments).
@@ -122,10 +129,15 @@ fn run(args: &[&str], input: Input) -> Outcome {
         stdout,
         stderr,
         wall,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         // ru_maxrss is in KiB on Linux.
         peak_rss: usage.ru_maxrss as u64 * 1024,
         hwm,
     }
+}
+
+fn tv(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
 }
 
 fn rand_tag() -> u128 {
@@ -141,8 +153,9 @@ fn refuses(what: &str, args: &[&str], input: Input, expect: &str) {
     let o = run(args, input);
     let line = o.stderr.trim_end_matches('\n');
     println!(
-        "{what:<44} exit {:?} {:>5.0} ms  rss<={:>5.1} MiB hwm {:>5.1} MiB  {}",
+        "{what:<44} exit {:?} {:>5.0} ms cpu {:>5.0} ms wall  rss<={:>5.1} MiB hwm {:>5.1} MiB  {}",
         o.code,
+        o.cpu.as_secs_f64() * 1e3,
         o.wall.as_secs_f64() * 1e3,
         o.peak_rss as f64 / 1048576.0,
         o.hwm as f64 / 1048576.0,
@@ -154,7 +167,7 @@ fn refuses(what: &str, args: &[&str], input: Input, expect: &str) {
     assert!(line.starts_with("council: "), "{what}: {line:?}");
     assert!(!line.chars().any(char::is_control), "{what}: control characters in {line:?}");
     assert!(line.contains(expect), "{what}: expected {expect:?} in {line:?}");
-    assert!(o.wall < MAX_WALL, "{what}: took {:?}", o.wall);
+    assert!(o.cpu < MAX_CPU, "{what}: took {:?} of CPU ({:?} wall)", o.cpu, o.wall);
     assert!(o.peak_rss < MAX_RSS_BYTES, "{what}: peak RSS {} MiB", o.peak_rss >> 20);
 }
 
@@ -424,9 +437,9 @@ fn the_largest_vocabulary_allowed_stays_within_limits() {
     )
     .unwrap();
     let o = run(&["tokenize", "--model", path.to_str().unwrap(), "t1 t2"], Input::Null);
-    println!("1M-token vocabulary: {:?} in {:.0} ms, rss<={:.1} MiB hwm {:.1} MiB", o.code, o.wall.as_secs_f64() * 1e3, o.peak_rss as f64 / 1048576.0, o.hwm as f64 / 1048576.0);
+    println!("1M-token vocabulary: {:?} in {:.0} ms of CPU ({:.0} ms wall), rss<={:.1} MiB hwm {:.1} MiB", o.code, o.cpu.as_secs_f64() * 1e3, o.wall.as_secs_f64() * 1e3, o.peak_rss as f64 / 1048576.0, o.hwm as f64 / 1048576.0);
     assert_eq!(o.code, Some(0), "{}", o.stderr);
-    assert!(o.wall < MAX_WALL && o.peak_rss < MAX_RSS_BYTES, "{o:?}");
+    assert!(o.cpu < MAX_CPU && o.peak_rss < MAX_RSS_BYTES, "{o:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -519,7 +532,7 @@ fn absurd_llm_flags_and_inputs_exit_2() {
     let o = run(&["generate", "--model", m, "--prompt", "hi", "--max-tokens", "2", "--threads", "1000"], Input::Null);
     assert_eq!(o.code, Some(0), "{o:?}");
     assert!(o.stderr.contains("lowered to the"), "{}", o.stderr);
-    assert!(o.wall < MAX_WALL && o.peak_rss < MAX_RSS_BYTES, "{o:?}");
+    assert!(o.cpu < MAX_CPU && o.peak_rss < MAX_RSS_BYTES, "{o:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -621,7 +634,13 @@ fn a_sweep_at_the_run_limit_stays_within_memory() {
     // 100,000 runs of the debate built-in: the largest sweep allowed. Memory must not grow
     // with seeds (statistics are streamed); time is printed, not asserted (it is a load).
     let o = run(&["sweep", "builtin:debate", "--seeds", "100000", "--json"], Input::Null);
-    println!("sweep of 100,000 runs: {:.1} s, peak RSS <= {:.1} MiB (VmHWM {:.1} MiB)", o.wall.as_secs_f64(), o.peak_rss as f64 / 1048576.0, o.hwm as f64 / 1048576.0);
+    println!(
+        "sweep of 100,000 runs: {:.1} s of CPU ({:.1} s wall), peak RSS <= {:.1} MiB (VmHWM {:.1} MiB)",
+        o.cpu.as_secs_f64(),
+        o.wall.as_secs_f64(),
+        o.peak_rss as f64 / 1048576.0,
+        o.hwm as f64 / 1048576.0
+    );
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(o.peak_rss < 64 << 20, "peak RSS {} MiB", o.peak_rss >> 20);
 }
