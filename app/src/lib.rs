@@ -37,6 +37,7 @@
 
 pub mod backends;
 pub mod cast;
+pub mod csp;
 pub mod engine;
 pub mod engine_hooks;
 pub mod export;
@@ -82,6 +83,24 @@ impl AppCtx {
     }
 }
 
+/// sessionStorage key of a notice to show once after a reload the app asked for.
+const NOTICE_KEY: &str = "council.notice";
+
+/// Shows `msg` in the info banner after the page reloads (the app reloads itself when the
+/// page's connect-src must list a new host; see `csp`).
+pub fn notice_after_reload(msg: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = s.set_item(NOTICE_KEY, msg);
+    }
+}
+
+fn take_notice() -> Option<String> {
+    let s = web_sys::window()?.session_storage().ok()??;
+    let msg = s.get_item(NOTICE_KEY).ok()??;
+    let _ = s.remove_item(NOTICE_KEY);
+    Some(msg)
+}
+
 fn current_hash() -> String {
     web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
 }
@@ -91,7 +110,7 @@ pub fn App() -> impl IntoView {
     let ctx = AppCtx {
         route: RwSignal::new(route::parse(&current_hash())),
         error: RwSignal::new(None),
-        info: RwSignal::new(None),
+        info: RwSignal::new(take_notice()),
         help: RwSignal::new(false),
         history_version: RwSignal::new(0),
     };
