@@ -1,7 +1,8 @@
 //! LLM backends in the page: remote chat APIs (OpenAI-compatible, Anthropic, Ollama)
 //! with streaming, retries, timeouts and cancel; local GGUF models (see `crate::models`);
 //! the driver loop that answers a run's asks with them; the settings where the user's
-//! profiles and keys live (localStorage only); the live panel and the consent gate.
+//! profiles live (localStorage) and their keys, sealed with WebCrypto (`keys`); the live
+//! panel and the consent gate.
 //!
 //! # What the page shows (selectors for the browser tests)
 //!
@@ -24,6 +25,7 @@
 pub mod driver;
 pub mod gate;
 pub mod http;
+pub mod keys;
 pub mod protocol;
 pub mod settings;
 pub mod settings_view;
@@ -66,7 +68,7 @@ pub fn run_data(s: &Scenario, seed: u64, id: &str, created_ms: f64, log: council
 /// views show it live), the run joins `history` at once, and is saved to IndexedDB when
 /// it ends (finished, stopped, or failed part-way: the log so far is kept).
 pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<Vec<Arc<RunData>>>, current: RwSignal<Option<Arc<RunData>>>) {
-    let settings = settings::load();
+    let mut settings = settings::load();
     let missing = driver::missing(&s, &settings);
     if !missing.is_empty() {
         ctx.fail(format!("This run cannot start: {}.", missing.join("; ")));
@@ -78,12 +80,17 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
     }
     let now = crate::engine::now_ms();
     let id = crate::engine::new_run_id(now);
-    let first = Arc::new(run_data(&s, seed, &id, now, council_core::event::EventLog::new(), false));
-    history.update(|h| h.push(first.clone()));
-    current.set(Some(first));
     let s2 = s.clone();
     let id2 = id.clone();
     leptos::task::spawn_local(async move {
+        // Keys are unsealed only now, into this run's own copy of the settings.
+        if let Err(e) = keys::reveal(&mut settings).await {
+            ctx.fail(format!("This run cannot start: {e}"));
+            return;
+        }
+        let first = Arc::new(run_data(&s2, seed, &id2, now, council_core::event::EventLog::new(), false));
+        history.update(|h| h.push(first.clone()));
+        current.set(Some(first));
         let on_log = {
             let s = s2.clone();
             let id = id2.clone();
