@@ -21,7 +21,8 @@ use crate::backends::settings::Settings;
 pub const MODEL_HOSTS: [&str; 3] = ["https://huggingface.co", "https://*.huggingface.co", "https://*.hf.co"];
 
 /// Local servers on this machine, any port.
-pub const LOOPBACK: [&str; 3] = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"];
+/// (IPv6 literals such as `[::1]` cannot be written in a CSP source list.)
+pub const LOOPBACK: [&str; 2] = ["http://127.0.0.1:*", "http://localhost:*"];
 
 /// Marks the policy [`install`] writes, so the page can read its own list back.
 const META_MARK: &str = "data-council-connect";
@@ -75,7 +76,8 @@ pub fn origin_of(url: &str) -> Option<String> {
 /// Relative URLs (same origin) and unreadable ones add nothing.
 pub fn connect_sources<'a>(endpoints: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = std::iter::once("'self'").chain(MODEL_HOSTS).chain(LOOPBACK).map(str::to_string).collect();
-    let mut extra: Vec<String> = endpoints.into_iter().filter_map(origin_of).filter(|o| !allows(&out, "", o)).collect();
+    // IPv6 literals cannot be written in a source list (Chromium drops the whole source).
+    let mut extra: Vec<String> = endpoints.into_iter().filter_map(origin_of).filter(|o| !o.contains('[') && !allows(&out, "", o)).collect();
     extra.sort();
     extra.dedup();
     out.extend(extra);
@@ -203,12 +205,12 @@ mod tests {
 
     #[test]
     fn sources_list_self_models_loopback_and_each_endpoint_once() {
-        let s = connect_sources(["https://api.example.com/v1", "https://API.example.com/other", "http://127.0.0.1:8000/v1", "/models/x.gguf", "file:x.gguf", "https://evil.org;script-src *"]);
+        let s = connect_sources(["https://api.example.com/v1", "https://API.example.com/other", "http://127.0.0.1:8000/v1", "/models/x.gguf", "file:x.gguf", "https://evil.org;script-src *", "http://[::1]:8000/"]);
         assert_eq!(s[0], "'self'");
         assert!(s.contains(&"https://*.hf.co".to_string()));
         assert_eq!(s.iter().filter(|x| x.as_str() == "https://api.example.com").count(), 1);
         assert!(!s.iter().any(|x| x.contains("8000")), "loopback is already covered by its wildcard");
-        assert!(!s.iter().any(|x| x.contains(';') || x.contains("evil")));
+        assert!(!s.iter().any(|x| x.contains(';') || x.contains("evil") || x.contains('[')));
         assert_eq!(s.len(), 1 + MODEL_HOSTS.len() + LOOPBACK.len() + 1);
     }
 

@@ -100,7 +100,7 @@ impl Profile {
         // The key travels in the request: plain http only to a server on this machine.
         // (The page's Content-Security-Policy refuses other plain-http hosts as well.)
         if u.starts_with("http://") && !crate::csp::LOOPBACK.iter().any(|l| crate::csp::allows(&[l.to_string()], "", u)) {
-            return Err(format!("profile {}: use https:// (plain http:// is only for a server on this machine: 127.0.0.1, localhost or [::1])", self.name));
+            return Err(format!("profile {}: use https:// (plain http:// is only for a server on this machine: 127.0.0.1 or localhost)", self.name));
         }
         if self.key.chars().any(|c| !(' '..='~').contains(&c)) {
             return Err(format!("profile {}: the key has characters an HTTP header cannot carry (only printable ASCII)", self.name));

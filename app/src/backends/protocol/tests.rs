@@ -169,6 +169,8 @@ fn profiles_validate_and_price_usage() {
     p.url = "https://api.example.com;script-src/v1".into();
     assert!(p.validate().is_err());
     p.url = "http://[::1]:8000/v1".into();
+    assert!(p.validate().is_err(), "a CSP source list cannot name an IPv6 literal, so the page could not reach it");
+    p.url = "http://localhost:8000/v1".into();
     assert!(p.validate().is_ok());
     p.url = "https://api.example.com/v1".into();
     assert!(p.validate().is_ok());
