@@ -102,8 +102,9 @@ const TRAP = () => {
   document.addEventListener('securitypolicyviolation', e => hits.push(`csp ${e.violatedDirective}`));
 };
 
-async function trappedPage() {
-  const page = await env.newPage();
+async function trappedPage({ bypassCSP = false } = {}) {
+  const context = bypassCSP ? await env.browser.newContext({ bypassCSP: true }) : null;
+  const page = await env.newPage({ context });
   await page.addInitScript(TRAP);
   page.dialogs = [];
   page.on('dialog', d => { page.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
@@ -176,7 +177,8 @@ test(`the corpus has at least 50 distinct payloads (${PAYLOADS.length})`, () => 
 });
 
 test('the traps work: payloads inserted as HTML do fire (so a silent run below means inert)', async () => {
-  const page = await trappedPage();
+  // With the page's Content-Security-Policy set aside, so the handlers can run at all.
+  const page = await trappedPage({ bypassCSP: true });
   await openApp(env, '#/about', page);
   // img onerror, an entity-encoded handler, an alert (Chromium runs neither <svg onload> nor
   // <script> inserted through innerHTML, so those are not used for this check).
@@ -186,6 +188,18 @@ test('the traps work: payloads inserted as HTML do fire (so a silent run below m
   await page.waitForTimeout(200);
   assert.deepEqual(page.dialogs, ['49']);
   await assert.rejects(assertInert(page, 'self-check'), /script ran/);
+  await page.context().close();
+});
+
+test("under the page's CSP the same inserted payloads do not run, and the trap reports the refusal", async () => {
+  const page = await trappedPage();
+  await openApp(env, '#/about', page);
+  await page.evaluate(ps => { const d = document.createElement('div'); d.innerHTML = ps.join(''); document.querySelector('main').appendChild(d); }, [1, 45, 49].map(n => PAYLOADS[n]));
+  await page.waitForFunction(() => (window.__xss || []).length >= 3, null, { timeout: 10_000 });
+  await page.waitForTimeout(200);
+  const seen = await page.evaluate(() => window.__xss);
+  assert.ok(seen.every(s => s === 'csp script-src-attr'), `only CSP refusals: ${seen}`);
+  assert.deepEqual(page.dialogs, []);
   await page.context().close();
 });
 

@@ -232,6 +232,11 @@ pub async fn reveal(s: &mut Settings) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the saved settings still hold a key in plain text (saved by an older version).
+pub fn has_plain_keys() -> bool {
+    settings::load().profiles.iter().any(|p| !p.key.is_empty())
+}
+
 /// Settings saved by earlier versions held keys in plain text in localStorage: seal each
 /// one on the device (the user had chosen to keep it) and rewrite the settings without it.
 /// Returns how many keys moved.
