@@ -5,8 +5,8 @@
 // key sealed, an HTML export) raises no `securitypolicyviolation` and no CSP console error;
 // fetches to hosts the user did not configure are blocked by the narrowed connect-src
 // (the header alone would allow any https host), as are inline handlers and foreign
-// scripts; and a profile on a new https host is unreachable until it is saved, after which
-// the page reloads and reaches it.
+// scripts; and a profile (or a model download) on a new https host is unreachable until it
+// is saved, after which the page reloads and reaches it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -139,7 +139,9 @@ test('connections go only to configured hosts; inline handlers and foreign scrip
   await page.context().close();
 });
 
-/** An https server for FAR_HOST with a self-signed certificate: GET /v1/models answers with CORS. */
+const MODEL_BYTES = Buffer.from('GGUF' + 'x'.repeat(4092));
+
+/** An https server for FAR_HOST with a self-signed certificate, with CORS: GET /v1/models answers a model list, GET /m.gguf 4 KiB. */
 async function startFarServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'council-tls-'));
   const keyFile = path.join(dir, 'key.pem');
@@ -156,6 +158,10 @@ async function startFarServer() {
     const cors = { 'access-control-allow-origin': req.headers.origin || '*', 'access-control-allow-headers': 'authorization,content-type' };
     if (req.method === 'OPTIONS') { res.writeHead(204, cors).end(); return; }
     seen.push(req.url);
+    if (req.url === '/m.gguf') {
+      res.writeHead(200, { ...cors, 'access-control-expose-headers': 'content-length', 'content-type': 'application/octet-stream', 'content-length': MODEL_BYTES.length }).end(MODEL_BYTES);
+      return;
+    }
     res.writeHead(200, { ...cors, 'content-type': 'application/json' }).end('{"data":[{"id":"far"}]}');
   });
   await new Promise(r => server.listen(port, '127.0.0.1', r));
@@ -193,6 +199,20 @@ test('a profile on a new https host is refused until saved; saving reloads the p
     await page.fill('[data-testid=profile-url]', 'http://api.example.com/v1');
     await page.click('[data-testid=profile-save]');
     assert.match(await page.textContent('[data-testid=error-banner]'), /https:\/\//);
+
+    // A model download from a host the page does not list yet: stored, reload, then fetched.
+    const far2 = await startFarServer();
+    try {
+      await page.fill('[data-testid=model-id]', 'far-model');
+      await page.fill('[data-testid=model-url]', `${far2.origin}/m.gguf`);
+      await Promise.all([page.waitForEvent('load', { timeout: 30_000 }), page.click('[data-testid=model-add]')]);
+      await page.waitForSelector('[data-testid=model-row][data-model=far-model][data-state=done]', { timeout: 30_000 });
+      assert.match(await page.textContent('[data-testid=info-banner]'), /reloaded|stored/);
+      assert.deepEqual(far2.seen, ['/m.gguf'], 'fetched once, after the reload');
+      assert.deepEqual(await page.evaluate(() => window.__csp), []);
+    } finally {
+      await far2.close();
+    }
     await page.context().close();
   } finally {
     await far.close();

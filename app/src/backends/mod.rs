@@ -15,7 +15,7 @@
 //! | driver status line | `[data-testid=live-status]` |
 //! | remote calls used / cap | `[data-testid=remote-calls]` |
 //! | per-agent tokens and cost | `[data-testid=agent-usage][data-agent="<i>"]` (`data-error` when it failed) |
-//! | settings page `#/models` | profiles `[data-testid=profile-row][data-profile="<name>"]`, form fields `profile-name`, `profile-kind`, `profile-url`, `profile-key`, `profile-model`, `profile-max-tokens`, `profile-price-in`, `profile-price-out`, `profile-save`, `profile-delete`; limits `max-remote-calls`, `timeout-s`, `limits-save` |
+//! | settings page `#/models` | profiles `[data-testid=profile-row][data-profile="<name>"]` with `[data-testid=profile-key-place]` (`data-place` none/tab/device), form fields `profile-name`, `profile-kind`, `profile-url`, `profile-key`, `profile-remember`, `profile-model`, `profile-max-tokens`, `profile-price-in`, `profile-price-out`, `profile-save`, `profile-delete`; limits `max-remote-calls`, `timeout-s`, `limits-save`; `storage-explainer`, `key-protection`, `keys-forget-all` |
 //! | consent details in the link gate | `[data-testid=gate-details]`, items `[data-testid=gate-item]`, missing setup `[data-testid=gate-missing]` |
 //!
 //! Determinism: simulated agents are exact; local models are best-effort (greedy); remote

@@ -182,14 +182,30 @@ pub fn quota_message(need: f64, usage: f64, quota: f64) -> Option<String> {
     })
 }
 
-/// Downloads (or resumes) model `id` from `url`. Progress goes to `progress()`.
-pub async fn download(id: String, label: String, url: String, sha256: Option<String>) -> Result<(), String> {
-    if !valid_id(&id) {
+/// Checks a model id and source URL before anything is stored or fetched.
+pub fn check_source(id: &str, url: &str) -> Result<(), String> {
+    if !valid_id(id) {
         return Err("model id: use 1-64 letters, digits, - _ or .".into());
     }
     if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
         return Err("the model URL must start with https:// or http://".into());
     }
+    Ok(())
+}
+
+/// Lists model `id` from `url` as not yet downloaded (nothing is fetched), so the page's
+/// connect-src lists its host after a reload.
+pub fn remember(id: &str, label: &str, url: &str, sha256: Option<String>) -> Result<(), String> {
+    check_source(id, url)?;
+    if get(id).is_none_or(|m| m.url != url) {
+        upsert(StoredModel { id: id.into(), label: label.into(), url: url.into(), size: 0.0, sha256, complete: false });
+    }
+    Ok(())
+}
+
+/// Downloads (or resumes) model `id` from `url`. Progress goes to `progress()`.
+pub async fn download(id: String, label: String, url: String, sha256: Option<String>) -> Result<(), String> {
+    check_source(&id, &url)?;
     if progress().with_untracked(|p| p.get(&id).is_some_and(|x| matches!(x.state, DlState::Downloading | DlState::Verifying))) {
         return Err(format!("{id} is already downloading"));
     }
