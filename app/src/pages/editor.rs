@@ -1,8 +1,9 @@
 //! The scenario editor: agents (add/remove, name, role, backend, simulated traits with
 //! sliders and explanations), topology (generator and parameters; drag between agents on
 //! the graph, or click a matrix cell, to add/remove an edge), mechanism and task
-//! parameters, title, classroom locks, and the raw JSON. Every edit goes through the core's validation: a valid draft becomes the
-//! scenario, an invalid one shows the core's message inline and changes nothing.
+//! parameters, title, classroom locks, and the raw JSON. Every edit goes through the
+//! core's validation: a valid draft becomes the scenario, an invalid one shows the core's
+//! message inline and changes nothing.
 
 use crate::sweep::set_path;
 use crate::views::graph_edit::{self, GraphEditor};
