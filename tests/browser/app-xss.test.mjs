@@ -317,3 +317,33 @@ test('payloads in a shared link open as text in the editor and run without execu
     await page.context().close();
   }
 });
+
+test('a shared paper card whose URL is javascript: or data: is shown as text, never as a link', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'council-xss-'));
+  for (const [mark, link] of [[90, 'javascript:__hit(90)'], [91, ' JaVaScRiPt:__hit(91)'], [92, 'data:text/html,<script>top.__hit(92)</script>'], [93, 'https://user@evil.example/']]) {
+    const scenario = scenarioWith([0], `card ${mark}`);
+    scenario.card = { paper: `Q${mark}Z paper`, year: 2024, link, summary: 's', look_for: 'l' };
+    const file = path.join(dir, `card${mark}.json`);
+    fs.writeFileSync(file, JSON.stringify(scenario));
+    let hash;
+    try {
+      const out = execFileSync(CLI, ['link', 'encode', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      hash = out.slice(out.indexOf('#'));
+    } catch {
+      continue; // the core refuses such a card outright: nothing can reach the page
+    }
+    const page = await trappedPage();
+    await openApp(env, hash, page);
+    await page.waitForSelector('[data-testid=editor], [data-testid=error-banner]');
+    if (await page.locator('[data-testid=editor]').count()) {
+      await page.click('[data-testid=tab-paper]');
+      await page.waitForSelector('[data-testid=paper-card]');
+      assert.equal(await page.locator('[data-testid=paper-card] a').count(), 0, `${link}: no link is made`);
+      assert.match(await page.textContent('[data-testid=paper-card]'), new RegExp(`Q${mark}Z paper`));
+      assert.equal(await page.locator('[data-testid=paper-link-refused]').count(), 1);
+      await page.click('[data-testid=paper-card] h3');
+    }
+    await assertInert(page, `paper card ${link}`);
+    await page.context().close();
+  }
+});
