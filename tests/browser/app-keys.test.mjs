@@ -72,6 +72,7 @@ async function runAndSeeAuth(page) {
   await page.click('[data-testid=run]');
   await page.waitForSelector('[data-testid=live-panel][data-running=false]', { timeout: 150_000 });
   assert.match(await page.textContent('[data-testid=live-status]'), /finished/);
+  assert.ok(proxy.state.seen.length > 0 && proxy.state.seen.every(s => s.status === 200), `every call answered: ${JSON.stringify(proxy.state.seen.map(s => s.status))}`);
   return [...new Set(proxy.state.seen.map(s => s.auth))];
 }
 
