@@ -220,11 +220,12 @@ pub async fn move_to(profile: &str, remember: bool) -> Result<(), String> {
     store(profile, &plain, remember).await
 }
 
-/// Fills in the key of every profile in `s` that has one stored (for a run about to
-/// start). A key that cannot be unsealed is an error naming the profile.
-pub async fn reveal(s: &mut Settings) -> Result<(), String> {
+/// Fills in the key of each profile named in `used` that has one stored (for a run about
+/// to start; other profiles' keys stay sealed). A key that cannot be unsealed is an error
+/// naming the profile.
+pub async fn reveal(s: &mut Settings, used: &[&str]) -> Result<(), String> {
     let (tab, device) = (read_vault(Place::Tab), read_vault(Place::Device));
-    for p in &mut s.profiles {
+    for p in s.profiles.iter_mut().filter(|p| used.contains(&p.name.as_str())) {
         if let Some(sealed) = tab.get(&p.name).or_else(|| device.get(&p.name)) {
             p.key = unseal(&p.name, sealed).await?;
         }

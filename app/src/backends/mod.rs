@@ -83,8 +83,10 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
     let s2 = s.clone();
     let id2 = id.clone();
     leptos::task::spawn_local(async move {
-        // Keys are unsealed only now, into this run's own copy of the settings.
-        if let Err(e) = keys::reveal(&mut settings).await {
+        // Keys are unsealed only now, and only those this run uses, into its own copy of
+        // the settings.
+        let used: Vec<&str> = s2.agents.iter().filter_map(|a| a.backend.remote()).collect();
+        if let Err(e) = keys::reveal(&mut settings, &used).await {
             ctx.fail(format!("This run cannot start: {e}"));
             return;
         }
