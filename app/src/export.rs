@@ -5,6 +5,7 @@
 
 use crate::cast::{AgentInfo, Cast};
 use crate::run::RunData;
+use crate::views::icons::Icon;
 use council_core::event::EventLog;
 
 /// JSON that is safe inside `<script type="application/json">`: every `<` becomes `\u003c`
@@ -83,9 +84,9 @@ pub fn run_html(run: &RunData) -> String {
 <title>{title} — Council run</title><style>
 body{{font-family:system-ui,sans-serif;margin:1rem;background:#fff;color:#111}}@media(prefers-color-scheme:dark){{body{{background:#121316;color:#e8e8ea}}}}
 #w{{display:flex;gap:1rem;flex-wrap:wrap}}svg{{width:600px;max-width:100%;border:1px solid #8884}}.e{{stroke:#8886}}.f{{stroke:#e15759;stroke-width:3}}
-.n{{stroke:#333}}text{{font-size:11px;fill:currentColor}}#t{{max-height:420px;overflow:auto;flex:1;min-width:280px;font-size:13px;white-space:pre-wrap}}
+.n{{stroke:#333}}text{{font-size:11px;fill:currentColor}}button svg{{vertical-align:-2px}}#t{{max-height:420px;overflow:auto;flex:1;min-width:280px;font-size:13px;white-space:pre-wrap}}
 </style></head><body><h1>{title}</h1><p>seed {seed} · {det} · log hash {hash} · exported from Council; replays offline.</p>
-<div><button id="b" aria-label="Step back">⏮</button><button id="play" aria-label="Play or pause">▶ / ⏸</button><button id="f" aria-label="Step forward">⏭</button>
+<div><button id="b" aria-label="Step back">{back}</button><button id="play" aria-label="Play or pause">{play}{pause}</button><button id="f" aria-label="Step forward">{fwd}</button>
 <input id="s" type="range" min="0" value="0" aria-label="Scrub"><span id="p"></span></div>
 <div id="w"><svg id="g" viewBox="0 0 600 420" role="img" aria-label="Agent graph"></svg><ol id="t" aria-label="Transcript"></ol></div>
 <script type="application/json" id="run">{json}</script><script>{js}</script></body></html>"#,
@@ -94,7 +95,16 @@ body{{font-family:system-ui,sans-serif;margin:1rem;background:#fff;color:#111}}@
         hash = run.log.hash(),
         json = script_safe_json(&data),
         js = PLAYER_JS,
+        // Icons as paths, like the app's: media glyphs are missing from many fonts.
+        back = icon_svg(Icon::StepBack),
+        play = icon_svg(Icon::Play),
+        pause = icon_svg(Icon::Pause),
+        fwd = icon_svg(Icon::StepForward),
     )
+}
+
+fn icon_svg(icon: Icon) -> String {
+    format!(r#"<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><path fill="currentColor" d="{}"/></svg>"#, icon.path())
 }
 
 /// Offers `text` as a file download named `name`.

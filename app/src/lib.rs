@@ -21,6 +21,7 @@
 //! | share | `[data-testid=copy-link]`, the link text `[data-testid=share-link]` |
 //! | export | `[data-testid=export-scenario]`, `export-jsonl`, `export-html`; import `[data-testid=import-file]` (file input) |
 //! | editor | `[data-testid=editor]`, errors `[data-testid=editor-error]`, `add-agent`, agent rows `[data-agent-row="<i>"]` |
+//! | editor graph | `[data-testid=graph-edit-svg]` (`data-edges` = drawn links "a-b ..."), nodes `g[data-edit-agent="<i>"]` (drag to another to toggle a link; Enter, Enter; Delete), links `line[data-edge="a-b"]`, `graph-add-agent`, `graph-remove-agent`, status `graph-edit-status` |
 //! | sweeps | `[data-testid=sweep-start]`, `sweep-cancel`, `sweep-progress` (progress element), `sweep-csv`, `sweep-time` (attributes `data-runs`, `data-worker-ms`; runs happen in the sweep worker, `sweep_worker`) |
 //! | runs page | items `[data-testid=run-item][data-run-id]`, `run-open`, `run-rename`, `run-delete`, `run-compare` (checkbox), `[data-testid=compare]` |
 //! | banners | `[data-testid=error-banner]` (role=alert), `[data-testid=info-banner]`, link gate `[data-testid=link-gate]` + `[data-testid=link-continue]` |
@@ -33,10 +34,13 @@
 //! hooks run in the worker bundle instead (`engine_hooks`), so the main wasm carries no engine.
 //! Graph nodes above 60 agents drop their text labels (answer and name stay in the node's
 //! `aria-label`); message dots live in a second SVG layered over `[data-testid=graph]`.
-//! Browser tests: `tests/browser/app-playground.test.mjs`; the XSS corpus in `app-xss.test.mjs`.
+//! Browser tests: `tests/browser/app-playground.test.mjs`; the XSS corpus in `app-xss.test.mjs`;
+//! the Content-Security-Policy (see `csp`) in `app-csp.test.mjs`; graph editing in
+//! `app-graph-edit.test.mjs`; API keys at rest in `app-keys.test.mjs`.
 
 pub mod backends;
 pub mod cast;
+pub mod csp;
 pub mod engine;
 pub mod engine_hooks;
 pub mod export;
@@ -82,6 +86,24 @@ impl AppCtx {
     }
 }
 
+/// sessionStorage key of a notice to show once after a reload the app asked for.
+const NOTICE_KEY: &str = "council.notice";
+
+/// Shows `msg` in the info banner after the page reloads (the app reloads itself when the
+/// page's connect-src must list a new host; see `csp`).
+pub fn notice_after_reload(msg: &str) {
+    if let Some(s) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+        let _ = s.set_item(NOTICE_KEY, msg);
+    }
+}
+
+fn take_notice() -> Option<String> {
+    let s = web_sys::window()?.session_storage().ok()??;
+    let msg = s.get_item(NOTICE_KEY).ok()??;
+    let _ = s.remove_item(NOTICE_KEY);
+    Some(msg)
+}
+
 fn current_hash() -> String {
     web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
 }
@@ -91,7 +113,7 @@ pub fn App() -> impl IntoView {
     let ctx = AppCtx {
         route: RwSignal::new(route::parse(&current_hash())),
         error: RwSignal::new(None),
-        info: RwSignal::new(None),
+        info: RwSignal::new(take_notice()),
         help: RwSignal::new(false),
         history_version: RwSignal::new(0),
     };

@@ -102,8 +102,9 @@ const TRAP = () => {
   document.addEventListener('securitypolicyviolation', e => hits.push(`csp ${e.violatedDirective}`));
 };
 
-async function trappedPage() {
-  const page = await env.newPage();
+async function trappedPage({ bypassCSP = false } = {}) {
+  const context = bypassCSP ? await env.browser.newContext({ bypassCSP: true }) : null;
+  const page = await env.newPage({ context });
   await page.addInitScript(TRAP);
   page.dialogs = [];
   page.on('dialog', d => { page.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
@@ -184,7 +185,8 @@ test(`the corpus has at least 50 distinct payloads (${PAYLOADS.length})`, () => 
 });
 
 test('the traps work: payloads inserted as HTML do fire (so a silent run below means inert)', async () => {
-  const page = await trappedPage();
+  // With the page's Content-Security-Policy set aside, so the handlers can run at all.
+  const page = await trappedPage({ bypassCSP: true });
   await openApp(env, '#/about', page);
   // img onerror, an entity-encoded handler, an alert (Chromium runs neither <svg onload> nor
   // <script> inserted through innerHTML, so those are not used for this check).
@@ -194,6 +196,18 @@ test('the traps work: payloads inserted as HTML do fire (so a silent run below m
   await page.waitForTimeout(200);
   assert.deepEqual(page.dialogs, ['49']);
   await assert.rejects(assertInert(page, 'self-check'), /script ran/);
+  await page.context().close();
+});
+
+test("under the page's CSP the same inserted payloads do not run, and the trap reports the refusal", async () => {
+  const page = await trappedPage();
+  await openApp(env, '#/about', page);
+  await page.evaluate(ps => { const d = document.createElement('div'); d.innerHTML = ps.join(''); document.querySelector('main').appendChild(d); }, [1, 45, 49].map(n => PAYLOADS[n]));
+  await page.waitForFunction(() => (window.__xss || []).length >= 3, null, { timeout: 10_000 });
+  await page.waitForTimeout(200);
+  const seen = await page.evaluate(() => window.__xss);
+  assert.ok(seen.every(s => s === 'csp script-src-attr'), `only CSP refusals: ${seen}`);
+  assert.deepEqual(page.dialogs, []);
   await page.context().close();
 });
 
@@ -308,6 +322,36 @@ test('payloads in a shared link open as text in the editor and run without execu
     await page.click('[data-testid=copy-link]').catch(() => {});
     await assertInert(page, `link copy (part ${h})`);
     assert.deepEqual(page.errors.filter(e => !/clipboard/i.test(e)), []);
+    await page.context().close();
+  }
+});
+
+test('a shared paper card whose URL is javascript: or data: is shown as text, never as a link', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'council-xss-'));
+  for (const [mark, link] of [[90, 'javascript:__hit(90)'], [91, ' JaVaScRiPt:__hit(91)'], [92, 'data:text/html,<script>top.__hit(92)</script>'], [93, 'https://user@evil.example/']]) {
+    const scenario = scenarioWith([0], `card ${mark}`);
+    scenario.card = { paper: `Q${mark}Z paper`, year: 2024, link, summary: 's', look_for: 'l' };
+    const file = path.join(dir, `card${mark}.json`);
+    fs.writeFileSync(file, JSON.stringify(scenario));
+    let hash;
+    try {
+      const out = execFileSync(CLI, ['link', 'encode', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      hash = out.slice(out.indexOf('#'));
+    } catch {
+      continue; // the core refuses such a card outright: nothing can reach the page
+    }
+    const page = await trappedPage();
+    await openApp(env, hash, page);
+    await page.waitForSelector('[data-testid=editor], [data-testid=error-banner]');
+    if (await page.locator('[data-testid=editor]').count()) {
+      await page.click('[data-testid=tab-paper]');
+      await page.waitForSelector('[data-testid=paper-card]');
+      assert.equal(await page.locator('[data-testid=paper-card] a').count(), 0, `${link}: no link is made`);
+      assert.match(await page.textContent('[data-testid=paper-card]'), new RegExp(`Q${mark}Z paper`));
+      assert.equal(await page.locator('[data-testid=paper-link-refused]').count(), 1);
+      await page.click('[data-testid=paper-card] h3');
+    }
+    await assertInert(page, `paper card ${link}`);
     await page.context().close();
   }
 });

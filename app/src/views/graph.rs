@@ -98,7 +98,7 @@ fn NodeLinkView() -> impl IntoView {
             }
         }
     };
-    let dur = move || format!("--dur:{:.2}s", (1.6 / p.speed.get()).clamp(0.12, 0.9));
+    let dur = move || format!("{:.2}s", (1.6 / p.speed.get()).clamp(0.12, 0.9));
 
     let nodes = move || {
         let n = cast.with(|c| c.agents.len());
@@ -185,7 +185,7 @@ fn NodeLinkView() -> impl IntoView {
                 <path class="edges" d=move || edges_d.get() />
                 {nodes}
             </svg>
-            <svg class="graph flights" viewBox=format!("0 0 {W} {H}") aria-hidden="true" style=dur>
+            <svg class="graph flights" viewBox=format!("0 0 {W} {H}") aria-hidden="true" style:--dur=dur>
                 <For each=flights key=|f| f.seq let:f>
                     {
                         let cls = format!("flight k-{}", kind_class(&f.kind));
@@ -194,11 +194,14 @@ fn NodeLinkView() -> impl IntoView {
                         // motion reads the same and 100-agent runs stay smooth.
                         let stride = f.to.len().div_ceil(MAX_DOTS).max(1);
                         f.to.iter().step_by(stride).filter_map(|t| pos.with_untracked(|v| v.get(*t as usize).copied())).map(|p1| {
-                            let style = format!("--x0:{:.1}px;--y0:{:.1}px;--x1:{:.1}px;--y1:{:.1}px", p0.0, p0.1, p1.0, p1.1);
+                            // Positions go through the CSSOM (custom properties), never a
+                            // `style` attribute: the page's CSP allows no inline styles.
                             view! {
                                 <g class=cls.clone()>
                                     <line x1=p0.0 y1=p0.1 x2=p1.0 y2=p1.1 />
-                                    <circle class="dot" r="5" style=style />
+                                    <circle class="dot" r="5"
+                                        style:--x0=format!("{:.1}px", p0.0) style:--y0=format!("{:.1}px", p0.1)
+                                        style:--x1=format!("{:.1}px", p1.0) style:--y1=format!("{:.1}px", p1.1) />
                                 </g>
                             }
                         }).collect_view()
@@ -259,7 +262,7 @@ fn DensityView() -> impl IntoView {
                     let col = c.get(&a).map(|i| color(*i)).unwrap_or("var(--node-empty)");
                     view! {
                         <div class="bar"><span class="lbl">{a}</span>
-                            <span class="fill" style=format!("width:{pct:.1}%;background:{col}")></span>
+                            <span class="fill" style:width=format!("{pct:.1}%") style:background=col></span>
                             <span class="num">{k}</span></div>
                     }
                 })
