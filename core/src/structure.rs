@@ -34,29 +34,32 @@ pub struct Structure {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GraphState {
     pub edges: Vec<(AgentId, AgentId)>,
-    /// Edges of the previous `Graph` event (empty for the first one).
-    pub previous: Vec<(AgentId, AgentId)>,
+    /// Edges of the previous `Graph` event; `None` for the first one, which replaces the
+    /// scenario's topology (views pass that to [`GraphState::rewiring`]).
+    pub previous: Option<Vec<(AgentId, AgentId)>>,
     /// Sequence number of the event that set `edges`.
     pub seq: u64,
 }
 
+/// What the latest rewiring did to the edges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rewiring {
+    pub kept: Vec<(AgentId, AgentId)>,
+    pub added: Vec<(AgentId, AgentId)>,
+    pub removed: Vec<(AgentId, AgentId)>,
+}
+
 impl GraphState {
-    /// Edges that the latest rewiring added.
-    pub fn added(&self) -> Vec<(AgentId, AgentId)> {
-        let before: BTreeSet<_> = self.previous.iter().collect();
-        self.edges.iter().filter(|e| !before.contains(e)).copied().collect()
-    }
-
-    /// Edges that the latest rewiring removed.
-    pub fn removed(&self) -> Vec<(AgentId, AgentId)> {
-        let now: BTreeSet<_> = self.edges.iter().collect();
-        self.previous.iter().filter(|e| !now.contains(e)).copied().collect()
-    }
-
-    /// Edges present both before and after the latest rewiring.
-    pub fn kept(&self) -> Vec<(AgentId, AgentId)> {
-        let before: BTreeSet<_> = self.previous.iter().collect();
-        self.edges.iter().filter(|e| before.contains(e)).copied().collect()
+    /// Kept, added and removed edges against the previous graph, or against `initial`
+    /// (the scenario's topology) for the first `Graph` event.
+    pub fn rewiring(&self, initial: &[(AgentId, AgentId)]) -> Rewiring {
+        let before: BTreeSet<_> = self.previous.as_deref().unwrap_or(initial).iter().copied().collect();
+        let now: BTreeSet<_> = self.edges.iter().copied().collect();
+        Rewiring {
+            kept: self.edges.iter().filter(|e| before.contains(e)).copied().collect(),
+            added: self.edges.iter().filter(|e| !before.contains(e)).copied().collect(),
+            removed: before.iter().filter(|e| !now.contains(e)).copied().collect(),
+        }
     }
 }
 
@@ -118,7 +121,7 @@ impl Structure {
                 self.scores.entry(name.clone()).or_default().insert(*agent, *value);
             }
             EventKind::Graph { edges } => {
-                let previous = self.graph.take().map(|g| g.edges).unwrap_or_default();
+                let previous = self.graph.take().map(|g| g.edges);
                 self.graph = Some(GraphState { edges: edges.clone(), previous, seq: e.seq });
             }
             EventKind::Active { agent, active, reason } => {
@@ -276,12 +279,13 @@ mod tests {
     fn rewiring_knows_what_it_added_removed_and_kept() {
         let l = log();
         let first = Structure::at(l.events(), 1).graph.unwrap();
-        assert_eq!((first.added(), first.removed()), (vec![(0, 1), (1, 2)], vec![]));
+        assert_eq!(first.previous, None);
+        let r = first.rewiring(&[(1, 2), (2, 1)]);
+        assert_eq!((r.kept, r.added, r.removed), (vec![(1, 2)], vec![(0, 1)], vec![(2, 1)]), "the first graph replaces the topology");
         let g = Structure::at(l.events(), 10).graph.unwrap();
         assert_eq!(g.seq, 9);
-        assert_eq!(g.added(), vec![(2, 0)]);
-        assert_eq!(g.removed(), vec![(0, 1)]);
-        assert_eq!(g.kept(), vec![(1, 2)]);
+        let r = g.rewiring(&[(2, 1)]);
+        assert_eq!((r.kept, r.added, r.removed), (vec![(1, 2)], vec![(2, 0)], vec![(0, 1)]), "later ones replace the previous graph");
     }
 
     #[test]

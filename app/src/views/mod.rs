@@ -1,8 +1,11 @@
-//! The run views: graph, timeline, transcript, metrics and the plots they draw.
+//! The run views: graph (with the structure overlays), timeline, transcript, metrics, the
+//! structure panel and the plots they draw.
 
 pub mod graph;
 pub mod metrics;
+pub mod overlays;
 pub mod plot;
 pub mod run_view;
+pub mod structure;
 pub mod timeline;
 pub mod transcript;
