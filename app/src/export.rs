@@ -1,7 +1,7 @@
 //! Exports: scenario JSON, the run's event log as JSONL (the canonical log, hash-stable),
 //! and a run as one self-contained HTML file that replays offline (graph, timeline,
 //! transcript) with a small vanilla-JS player and no network access, followed by the
-//! team's structure at the end of the run (`structure_html`).
+//! team's structure at the end of the run (`structure_parts`).
 //! Also the browser side of saving a file (a Blob and a temporary `<a download>`).
 
 use crate::cast::{AgentInfo, Cast};
@@ -99,8 +99,8 @@ body{{font-family:system-ui,sans-serif;margin:1rem;background:#fff;color:#111}}@
         hash = run.log.hash(),
         json = script_safe_json(&data),
         js = PLAYER_JS,
-        structure = crate::structure_html::structure_html(run),
-        structure_css = crate::structure_html::CSS,
+        structure = crate::structure_parts::structure_html(run),
+        structure_css = crate::structure_parts::EXPORT_CSS,
     )
 }
 

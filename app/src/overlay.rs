@@ -48,27 +48,39 @@ pub fn layout_edges(cast_edges: &[(u32, u32)], events: &[Event]) -> Vec<(u32, u3
     out
 }
 
-/// Convex hull (counter-clockwise in screen coordinates, no repeated points) by Andrew's
-/// monotone chain; fewer than three distinct points come back as they are.
+/// Convex hull by gift wrapping (no repeated points, collinear points dropped); fewer
+/// than three distinct points come back as they are. Groups are small, and unlike a
+/// sort-based hull this adds no sort code to the wasm.
 pub fn convex_hull(points: &[Pos]) -> Vec<Pos> {
-    let mut p: Vec<Pos> = points.iter().copied().filter(|q| q.0.is_finite() && q.1.is_finite()).collect();
-    p.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    p.dedup();
+    let mut p: Vec<Pos> = Vec::with_capacity(points.len());
+    for q in points.iter().filter(|q| q.0.is_finite() && q.1.is_finite()) {
+        if !p.contains(q) {
+            p.push(*q);
+        }
+    }
     if p.len() < 3 {
         return p;
     }
     let cross = |o: Pos, a: Pos, b: Pos| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
-    let mut hull: Vec<Pos> = Vec::with_capacity(2 * p.len());
-    for pass in 0..2 {
-        let start = hull.len();
-        let it: Box<dyn Iterator<Item = &Pos>> = if pass == 0 { Box::new(p.iter()) } else { Box::new(p.iter().rev()) };
-        for &q in it {
-            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0.0 {
-                hull.pop();
+    let dist = |a: Pos, b: Pos| (a.0 - b.0).powi(2) + (a.1 - b.1).powi(2);
+    // Start from the leftmost point (lowest x, then lowest y): it is on the hull.
+    let start = (0..p.len()).fold(0, |best, i| if (p[i].0, p[i].1) < (p[best].0, p[best].1) { i } else { best });
+    let mut hull = Vec::new();
+    let mut cur = start;
+    loop {
+        hull.push(p[cur]);
+        let mut next = (cur + 1) % p.len();
+        for i in 0..p.len() {
+            let c = cross(p[cur], p[next], p[i]);
+            // Take the most clockwise candidate; on a line, the farthest one.
+            if c < 0.0 || (c == 0.0 && dist(p[cur], p[i]) > dist(p[cur], p[next])) {
+                next = i;
             }
-            hull.push(q);
         }
-        hull.pop();
+        cur = next;
+        if cur == start || hull.len() > p.len() {
+            break;
+        }
     }
     hull
 }
@@ -83,8 +95,9 @@ pub fn hull_path(points: &[Pos]) -> String {
     }
     match h.len() {
         0 => {}
-        // A zero-length segment: the round cap draws the disc.
-        1 => d.push_str(&format!("L{:.1} {:.1}", h[0].0, h[0].1)),
+        // A very short segment: its round caps draw the disc (Chromium draws no caps on a
+        // zero-length one).
+        1 => d.push_str(&format!("L{:.1} {:.1}", h[0].0 + 0.1, h[0].1)),
         2 => {}
         _ => d.push('Z'),
     }
@@ -182,12 +195,13 @@ mod tests {
         }
         assert_eq!(convex_hull(&[(1.0, 1.0), (1.0, 1.0)]), vec![(1.0, 1.0)]);
         assert!(convex_hull(&[(f64::NAN, 0.0)]).is_empty());
+        assert_eq!(convex_hull(&[(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]).len(), 2, "collinear: the two ends");
     }
 
     #[test]
     fn hull_paths_close_polygons_and_draw_single_nodes_as_a_dot() {
         assert!(hull_path(&[(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)]).ends_with('Z'));
-        assert_eq!(hull_path(&[(3.0, 4.0)]), "M3.0 4.0L3.0 4.0");
+        assert_eq!(hull_path(&[(3.0, 4.0)]), "M3.0 4.0L3.1 4.0");
         assert_eq!(hull_path(&[(0.0, 0.0), (5.0, 0.0)]), "M0.0 0.0L5.0 0.0");
         assert_eq!(hull_path(&[]), "");
         assert_eq!(hull_label_at(&[(0.0, 10.0), (10.0, 4.0)], 20.0), Some((5.0, -16.0)));

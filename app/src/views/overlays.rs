@@ -35,7 +35,7 @@ pub fn GroupHulls(#[prop(into)] pos: Signal<Vec<Pos>>) -> impl IntoView {
                     move || pos.with(|v| members.iter().filter_map(|m| v.get(*m).copied()).collect::<Vec<Pos>>())
                 };
                 let pts2 = pts.clone();
-                let at = Memo::new(move |_| overlay::hull_label_at(&pts2(), 30.0).unwrap_or_default());
+                let at = Memo::new(move |_| overlay::hull_label_at(&pts2(), 36.0).unwrap_or_default());
                 Some(view! {
                     <g class="hull" data-testid="hull" data-group=k data-members=ids
                         style:--hull=color(k) role="img" aria-label=format!("{name}: {who}")>
