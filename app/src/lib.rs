@@ -18,6 +18,8 @@
 //! | graph | `[data-testid=graph]` (SVG), nodes `g[data-agent="<i>"]` (aria-label has answer), `layout-force` / `layout-circle` / `layout-layered`; above 200 agents `[data-testid=graph-density]` |
 //! | transcript | `[data-testid=transcript] li[data-seq="<seq>"]`, filter `[data-testid=transcript-filter]` |
 //! | metrics | `[data-testid=metrics] [data-metric="<name>"] dd` |
+//! | structure (graph) | logged edges `[data-testid=graph-edges]` (`data-edges` / `data-added` / `data-removed` = "a-b ..."), node `data-scale` (from the `importance` score) and class `inactive`, hulls `[data-testid=hull][data-group="<k>"]` (`data-members`) |
+//! | structure panel | `[data-testid=structure]` (only for logs with structure events; its blocks carry `data-cursor` once drawn), `score-bars[data-score="<name>"] li[data-agent][data-value]`, `judgment-matrix td[data-row][data-col][data-wins]`, `judge-filter`, `judgment-shares`, `curve[data-metric][data-points]`, `choices li` (`.current`), `choice-tally`, `groups`, `inactive`; the HTML export's `#st` section uses the same selectors |
 //! | share | `[data-testid=copy-link]`, the link text `[data-testid=share-link]` |
 //! | export | `[data-testid=export-scenario]`, `export-jsonl`, `export-html`; import `[data-testid=import-file]` (file input) |
 //! | editor | `[data-testid=editor]`, errors `[data-testid=editor-error]`, `add-agent`, agent rows `[data-agent-row="<i>"]` |
@@ -34,6 +36,8 @@
 //! Graph nodes above 60 agents drop their text labels (answer and name stay in the node's
 //! `aria-label`); message dots live in a second SVG layered over `[data-testid=graph]`.
 //! Browser tests: `tests/browser/app-playground.test.mjs`; the XSS corpus in `app-xss.test.mjs`.
+//! Structure views (any mechanism's scores, graph, active set, groups, judgments, choices):
+//! `app-structure.test.mjs`.
 
 pub mod backends;
 pub mod cast;
