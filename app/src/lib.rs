@@ -18,6 +18,8 @@
 //! | graph | `[data-testid=graph]` (SVG), nodes `g[data-agent="<i>"]` (aria-label has answer), `layout-force` / `layout-circle` / `layout-layered`; above 200 agents `[data-testid=graph-density]` |
 //! | transcript | `[data-testid=transcript] li[data-seq="<seq>"]`, filter `[data-testid=transcript-filter]` |
 //! | metrics | `[data-testid=metrics] [data-metric="<name>"] dd` |
+//! | structure (graph) | logged edges `[data-testid=graph-edges]` (`data-edges` / `data-added` / `data-removed` = "a-b ..."), node `data-scale` (from the `importance` score) and class `inactive`, hulls `[data-testid=hull][data-group="<k>"]` (`data-members`) |
+//! | structure panel | `[data-testid=structure]` (only for logs with structure events; its blocks carry `data-cursor` once drawn), `score-bars[data-score="<name>"] li[data-agent][data-value]`, `judgment-matrix td[data-row][data-col][data-wins]`, `judge-filter`, `judgment-shares`, `curve[data-metric][data-points]`, `choices li` (`.current`), `choice-tally`, `groups`, `inactive`; the HTML export's `#st` section uses the same selectors |
 //! | share | `[data-testid=copy-link]`, the link text `[data-testid=share-link]` |
 //! | export | `[data-testid=export-scenario]`, `export-jsonl`, `export-html`; import `[data-testid=import-file]` (file input) |
 //! | editor | `[data-testid=editor]`, errors `[data-testid=editor-error]`, `add-agent`, agent rows `[data-agent-row="<i>"]` |
@@ -37,6 +39,8 @@
 //! Browser tests: `tests/browser/app-playground.test.mjs`; the XSS corpus in `app-xss.test.mjs`;
 //! the Content-Security-Policy (see `csp`) in `app-csp.test.mjs`; graph editing in
 //! `app-graph-edit.test.mjs`; API keys at rest in `app-keys.test.mjs`.
+//! Structure views (any mechanism's scores, graph, active set, groups, judgments, choices):
+//! `app-structure.test.mjs`.
 
 pub mod backends;
 pub mod cast;
@@ -47,13 +51,16 @@ pub mod export;
 pub mod fixture;
 pub mod layout;
 pub mod link;
+pub mod markup;
 pub mod markdown;
 pub mod models;
+pub mod overlay;
 pub mod pages;
 pub mod replay;
 pub mod route;
 pub mod run;
 pub mod store;
+pub mod structure_parts;
 pub mod sweep;
 pub mod sweep_client;
 pub mod sweep_worker;

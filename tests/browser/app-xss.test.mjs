@@ -355,3 +355,51 @@ test('a shared paper card whose URL is javascript: or data: is shown as text, ne
     await page.context().close();
   }
 });
+
+test('payloads in structure events (score names, reasons, group labels, choices) stay text in the graph, the structure panel and the export', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'council-xss-'));
+  const logFile = path.join(dir, 'debate.jsonl');
+  execFileSync(CLI, ['run', 'builtin:debate', '--log', logFile]);
+  const events = fs.readFileSync(logFile, 'utf8').trim().split('\n').map(l => JSON.parse(l));
+  const round = events[events.length - 1].round;
+  const shown = [];
+  for (const n of indices) {
+    const push = e => events.push({ seq: events.length, round, ...e });
+    switch (n % 4) {
+      case 0: push({ kind: 'score', name: PAYLOADS[n], agent: n % 5, value: n / 10 }); shown.push(n); break;
+      case 1: push({ kind: 'active', agent: n % 5, active: false, reason: PAYLOADS[n] }); break;
+      case 2: push({ kind: 'groups', groups: [[n % 5, (n + 1) % 5], [(n + 2) % 5]], label: PAYLOADS[n] }); break;
+      default: push({ kind: 'choice', name: 'topology', value: PAYLOADS[n] }); shown.push(n);
+    }
+  }
+  // The latest reason per agent and the latest groups' label are the ones on screen.
+  const last = kind => indices.filter(n => n % 4 === kind);
+  shown.push(...last(1).slice(-5), last(2).at(-1));
+  const jsonl = events.map(e => JSON.stringify(e)).join('\n') + '\n';
+  const page = await trappedPage();
+  await openApp(env, '#/s/debate', page);
+  await page.waitForSelector('[data-testid=run-view]');
+  await page.setInputFiles('[data-testid=import-file]', { name: 'xss-structure.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(jsonl) });
+  await page.waitForFunction(k => Number(window.wasmBindings.current_log_len()) === k, events.length);
+  await page.waitForSelector('[data-testid=structure] [data-testid=choices]');
+  await page.waitForSelector('[data-testid=hull]');
+  await assertInert(page, 'structure panel and graph');
+  const text = await page.evaluate(() => {
+    const parts = [document.querySelector('[data-testid=structure]').textContent];
+    document.querySelectorAll('[data-testid=graph] title, [data-testid=graph] text').forEach(e => parts.push(e.textContent));
+    return parts.join('\n');
+  });
+  assertMarkersShown(text, shown, 'structure panel and graph');
+
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-html]')]);
+  const offline = await trappedPage();
+  await offline.route('**/*', r => r.abort());
+  await offline.setContent(fs.readFileSync(await dl.path(), 'utf8'));
+  await offline.waitForSelector('#st');
+  assertMarkersShown(await offline.textContent('#st'), shown, 'HTML export structure section');
+  await assertInert(offline, 'HTML export structure section');
+  assert.equal(await offline.evaluate(() => document.querySelectorAll('script').length), 2, 'only the export\'s own two scripts');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+  await offline.context().close();
+});
