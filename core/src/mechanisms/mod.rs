@@ -89,6 +89,8 @@ registered! {
     conductor::Conductor => ["conductor"],
     blackboard::Blackboard => ["blackboard"],
     fortytwo::Fortytwo => ["fortytwo", "fortytwo-sybil"],
+    selforg::SelfOrg => ["selforg"],
+    dylan::Dylan => ["dylan"],
 }
 
 // ---- helpers shared by mechanisms ----
