@@ -91,6 +91,7 @@ registered! {
     fortytwo::Fortytwo => ["fortytwo", "fortytwo-sybil"],
     selforg::SelfOrg => ["selforg"],
     dylan::Dylan => ["dylan"],
+    agentnet::AgentNet => ["agentnet"],
 }
 
 // ---- helpers shared by mechanisms ----
