@@ -325,3 +325,44 @@ impl Net {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::event::EventKind;
+
+    fn run(params: serde_json::Value) -> crate::event::EventLog {
+        let mut s = crate::builtin("agentnet").unwrap();
+        s.mechanism.params = params;
+        crate::run_simulated(&s).unwrap().log
+    }
+
+    #[test]
+    fn a_dead_link_is_repaired_and_every_task_is_decided() {
+        let log = run(serde_json::json!({"fail": "hub", "items": 30}));
+        let decisions = log.events().iter().filter(|e| matches!(&e.kind, EventKind::Decision { is_final: true, .. })).count();
+        assert_eq!(decisions, 30);
+        let dead = log.events().iter().find_map(|e| match &e.kind {
+            EventKind::Active { agent, active: false, .. } => Some((*agent, e.round)),
+            _ => None,
+        });
+        let (dead, at) = dead.expect("the hub fails");
+        assert_eq!(at, 15);
+        // After it fails nobody routes to it or asks it, and the last graph has no link to it.
+        assert!(!log.events().iter().any(|e| e.round >= at && matches!(&e.kind, EventKind::Ask { agent, .. } if *agent == dead)));
+        assert!(!log.events().iter().any(|e| e.round >= at && matches!(&e.kind, EventKind::Message { to, .. } if to.contains(&dead))));
+        let last = log.events().iter().rev().find_map(|e| match &e.kind {
+            EventKind::Graph { edges } => Some(edges.clone()),
+            _ => None,
+        });
+        assert!(last.unwrap().iter().all(|&(_, b)| b != dead));
+        assert!(log.events().iter().any(|e| matches!(&e.kind, EventKind::Score { name, .. } if name.starts_with("specialty."))));
+    }
+
+    #[test]
+    fn without_its_orchestrator_a_centralized_team_stops_routing() {
+        let log = run(serde_json::json!({"mode": "centralized", "fail": "hub", "items": 20}));
+        let routes_after = log.events().iter().filter(|e| e.round >= 10 && matches!(&e.kind, EventKind::Message { msg_kind, .. } if msg_kind == "route")).count();
+        let routes_before = log.events().iter().filter(|e| e.round < 10 && matches!(&e.kind, EventKind::Message { msg_kind, .. } if msg_kind == "route")).count();
+        assert_eq!((routes_before, routes_after), (10, 0));
+    }
+}

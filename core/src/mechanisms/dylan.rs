@@ -221,6 +221,22 @@ mod tests {
     }
 
     #[test]
+    fn selection_fades_the_dropped_agents_and_they_are_not_asked_again() {
+        let mut s = crate::builtin("dylan").unwrap();
+        s.mechanism.params = serde_json::json!({"rounds": 3, "keep": 3, "stop_at": 0});
+        let log = crate::run_simulated(&s).unwrap().log;
+        let dropped: Vec<u32> = log.events().iter().filter_map(|e| match &e.kind {
+            EventKind::Active { agent, active: false, .. } => Some(*agent),
+            _ => None,
+        }).collect();
+        assert_eq!(dropped.len(), 3);
+        let asked_later = log.events().iter().any(|e| e.round >= 2 && matches!(&e.kind, EventKind::Ask { agent, .. } if dropped.contains(agent)));
+        assert!(!asked_later, "dropped agents are not asked again");
+        let importance = log.events().iter().filter(|e| matches!(&e.kind, EventKind::Score { name, .. } if name == "importance")).count();
+        assert_eq!(importance, 6 * 4, "every agent's importance after every layer");
+    }
+
+    #[test]
     fn importance_flows_back_from_the_final_answer_through_endorsements() {
         // Layer 0: 0 says A, 1 says B, 2 says B. Layer 1: everyone says A (0's answer).
         let layers = [layer(&[0, 1, 2], &["A", "B", "B"]), layer(&[0, 1, 2], &["A", "A", "A"])];

@@ -154,7 +154,6 @@ impl Mechanism for Fortytwo {
         // Judging: each node compares pairs of other nodes whose answers differ.
         let judging = round + 1;
         let pairs = draw_pairs(&ctx, &admitted, &ops, p.comparisons as usize);
-        let instruction = judge_instruction(&main);
         let reqs = pairs
             .iter()
             .map(|&(j, x, y)| {
@@ -162,7 +161,7 @@ impl Mechanism for Fortytwo {
                 let mut r = ctx.request(admitted[j], "judge", judging, &main);
                 r.options = vec![ox.answer.clone(), oy.answer.clone()];
                 r.peers = vec![ox.view(&ctx, admitted[x], Show::REASONING), oy.view(&ctx, admitted[y], Show::REASONING)];
-                r.instruction = instruction.clone();
+                r.instruction = judge_instruction(&main, &r.options);
                 r
             })
             .collect();
@@ -303,11 +302,26 @@ fn draw_pairs(ctx: &Ctx, admitted: &[AgentId], ops: &[Opinion], k: usize) -> Vec
     out
 }
 
-/// What a judge is told: the question's options (the candidates are option letters).
-fn judge_instruction(problem: &Problem) -> String {
+/// What a judge is told: the question's options and which candidate is which (the
+/// candidates are option letters, which mean nothing to a model without the options).
+fn judge_instruction(problem: &Problem, candidates: &[String]) -> String {
+    if problem.format != "option" || problem.options.is_empty() {
+        return "Two nodes answered differently. Check each one's reasoning and pick the candidate that is right.".into();
+    }
     let options: Vec<String> = problem.options.iter().enumerate().map(|(i, o)| format!("{}) {o}", letter(i))).collect();
-    let listed = if problem.format == "option" && !options.is_empty() { format!("The options were: {}. ", options.join(", ")) } else { String::new() };
-    format!("{listed}Two nodes answered differently. Check each one's reasoning and pick the candidate that is right.")
+    let which: Vec<String> = candidates
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let value = (0..problem.options.len()).find(|&i| letter(i).eq_ignore_ascii_case(c.trim())).map(|i| format!(" ({})", problem.options[i])).unwrap_or_default();
+            format!("candidate {} is option {c}{value}", k + 1)
+        })
+        .collect();
+    format!(
+        "The options were: {}. Two nodes answered differently: {}. Check each one's reasoning and pick the candidate that is right.",
+        options.join(", "),
+        which.join(", ")
+    )
 }
 
 /// Bradley–Terry strengths for `wins[i][j]` (weighted wins of answer i over answer j),
@@ -338,6 +352,46 @@ pub(crate) fn bradley_terry(wins: &[Vec<f64>], total_weight: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
+
+    fn run(id: &str, sets: &[(&str, serde_json::Value)]) -> Vec<Event> {
+        let mut s = crate::builtin(id).unwrap();
+        for (k, v) in sets {
+            s.mechanism.params[*k] = v.clone();
+        }
+        crate::run_simulated(&s).unwrap().log.events().to_vec()
+    }
+
+    #[test]
+    fn the_gate_shuts_out_the_sybils_and_every_comparison_is_logged() {
+        let log = run("fortytwo-sybil", &[]);
+        let gated: Vec<u32> = log.iter().filter_map(|e| match &e.kind {
+            EventKind::Active { agent, active: false, .. } => Some(*agent),
+            _ => None,
+        }).collect();
+        assert!([7, 8, 9].iter().all(|s| gated.contains(s)), "the three Sybils fail: {gated:?}");
+        let reputations = log.iter().filter(|e| matches!(&e.kind, EventKind::Score { name, .. } if name == "reputation")).count();
+        assert_eq!(reputations, 10 * 4, "one reputation per node per probe");
+        let judge_answers = log.iter().filter(|e| matches!(&e.kind, EventKind::Answer { purpose, answer: Some(_), .. } if purpose == "judge")).count();
+        let judgments: Vec<(u32, u32, u32, u32)> = log.iter().filter_map(|e| match &e.kind {
+            EventKind::Judgment { judge, a, b, winner } => Some((*judge, *a, *b, *winner)),
+            _ => None,
+        }).collect();
+        assert!(!judgments.is_empty() && judgments.len() == judge_answers, "{} judgments for {judge_answers} judge replies", judgments.len());
+        assert!(judgments.iter().all(|&(j, a, b, w)| (w == a || w == b) && a != b && !gated.contains(&j) && !gated.contains(&a)));
+        // Probes stay out of the opinion metrics.
+        assert!(log.iter().all(|e| !matches!(&e.kind, EventKind::Answer { purpose, .. } if purpose == "answer") || e.round == 4));
+    }
+
+    #[test]
+    fn without_the_gate_everyone_joins_and_majority_spends_the_judging_calls_on_answers() {
+        let open = run("fortytwo-sybil", &[("gate", false.into())]);
+        assert!(!open.iter().any(|e| matches!(&e.kind, EventKind::Active { .. })));
+        let asks = |log: &[Event], p: &str| log.iter().filter(|e| matches!(&e.kind, EventKind::Ask { purpose, .. } if purpose == p)).count();
+        assert_eq!(asks(&open, "probe"), 0);
+        let majority = run("fortytwo", &[("aggregate", "majority".into()), ("gate", false.into())]);
+        assert_eq!((asks(&majority, "answer"), asks(&majority, "judge")), (7 * 4, 0), "1 + comparisons answers per node");
+    }
 
     #[test]
     fn bradley_terry_orders_by_wins_and_stays_finite() {

@@ -243,6 +243,28 @@ mod tests {
     }
 
     #[test]
+    fn each_round_scores_contributions_and_draws_the_dag_from_the_top() {
+        let s = crate::builtin("selforg").unwrap();
+        let log = crate::run_simulated(&s).unwrap().log;
+        let n = s.agents.len();
+        for round in 1..=2 {
+            let scores: Vec<(u32, f64)> = log.events().iter().filter(|e| e.round == round).filter_map(|e| match &e.kind {
+                EventKind::Score { name, agent, value } if name == "contribution" => Some((*agent, *value)),
+                _ => None,
+            }).take(n).collect();
+            assert_eq!(scores.len(), n, "round {round}");
+            let edges = log.events().iter().find_map(|e| match &e.kind {
+                EventKind::Graph { edges } if e.round == round => Some(edges.clone()),
+                _ => None,
+            }).expect("a graph per round");
+            // Two sources per agent but the top two; every edge runs from a higher to a lower score.
+            assert_eq!(edges.len(), 1 + 2 * (n - 2));
+            let score = |a: u32| scores.iter().find(|s| s.0 == a).unwrap().1;
+            assert!(edges.iter().all(|&(a, b)| score(a) >= score(b)), "{edges:?} {scores:?}");
+        }
+    }
+
+    #[test]
     fn agreeing_responses_contribute_more_than_an_outlier() {
         let ops = vec![
             op("A", "7 × 8 = 56"),
