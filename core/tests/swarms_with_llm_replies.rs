@@ -6,12 +6,12 @@
 use council_core::{AgentReply, AskRequest, Run, builtin, parse, prompt};
 
 /// A model that follows the reply format: judges pick the first candidate, checks say ok,
-/// even-numbered agents answer option A and odd ones B (or 7 for a number).
+/// agent k answers option k mod 4 (or 7 for a number).
 fn reply(req: &AskRequest) -> AgentReply {
     let text = match req.purpose.as_str() {
         "judge" => "Answer: Candidate 1\nConfidence: 70%\nReason: its steps hold.".to_string(),
         "check" => "Verdict: ok\nConfidence: 70%\nReason: fine.".to_string(),
-        _ if req.format == "option" => format!("Answer: {}\nConfidence: 60%\nReason: it fits.", if req.agent % 2 == 0 { "A" } else { "B" }),
+        _ if req.format == "option" => format!("Answer: {}\nConfidence: 60%\nReason: it fits.", ["A", "B", "C", "D"][req.agent as usize % 4]),
         _ => "Answer: 7\nConfidence: 60%\nReason: it fits.".to_string(),
     };
     parse::reply(req, &text, 20)
@@ -19,8 +19,13 @@ fn reply(req: &AskRequest) -> AgentReply {
 
 #[test]
 fn every_swarm_builtin_runs_on_text_replies() {
-    for id in ["fortytwo", "fortytwo-sybil", "selforg", "dylan", "agentnet"] {
-        let s = builtin(id).unwrap();
+    let open = serde_json::json!({"gate": false});
+    let cases = [("fortytwo", None), ("fortytwo", Some(open)), ("fortytwo-sybil", None), ("selforg", None), ("dylan", None), ("agentnet", None)];
+    for (id, params) in cases {
+        let mut s = builtin(id).unwrap();
+        if let Some(p) = &params {
+            s.mechanism.params = p.clone();
+        }
         let mut run = Run::new(&s).unwrap();
         let mut judged = false;
         while !run.is_done() {
@@ -43,6 +48,11 @@ fn every_swarm_builtin_runs_on_text_replies() {
         assert!(r.summary.error.is_none(), "{id}: {:?}", r.summary.error);
         assert!(r.summary.final_answer.is_some(), "{id}: no decision");
         assert_eq!(r.metrics.get("unparsed"), Some(0.0), "{id}: every reply reads");
-        assert_eq!(judged, id.starts_with("fortytwo"), "{id}: only the swarm judges");
+        if params.is_some() {
+            assert!(judged, "{id}: seven different-minded nodes get judged");
+        }
+        if !id.starts_with("fortytwo") {
+            assert!(!judged, "{id}: only the swarm judges");
+        }
     }
 }

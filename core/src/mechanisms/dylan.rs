@@ -96,11 +96,12 @@ impl Mechanism for Dylan {
                     if let Some(k) = prev.agents.iter().position(|&x| x == a) {
                         r.own = Some(prev.ops[k].own(&ctx, a));
                     }
-                    r.peers = prev.agents.iter().zip(&prev.ops).filter(|(x, _)| **x != a).map(|(&x, o)| o.view(&ctx, x, Show::REASONING)).collect();
+                    // Only the responses of agents that went on flow forward.
+                    r.peers = prev.agents.iter().zip(&prev.ops).filter(|(x, _)| **x != a && active.contains(x)).map(|(&x, o)| o.view(&ctx, x, Show::REASONING)).collect();
                     r
                 })
                 .collect();
-            for (&x, o) in prev.agents.iter().zip(&prev.ops) {
+            for (&x, o) in prev.agents.iter().zip(&prev.ops).filter(|(x, _)| active.contains(x)) {
                 ctx.message(t, x, active.iter().copied().filter(|&a| a != x).collect(), "answer", o.message(Show::REASONING));
             }
             let ops: Vec<Opinion> = ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect();
@@ -140,13 +141,14 @@ fn agrees(ops: &[Opinion], share: f64) -> bool {
 }
 
 /// `endorse[i][j]`: how much agent `i` of layer `t` endorses response `j` of layer `t − 1`
-/// (one unit split among the earlier responses that said what `i` says now).
+/// (one unit split among the earlier responses it saw, those of agents that went on, that
+/// said what `i` says now).
 fn endorsements(prev: &Layer, cur: &Layer) -> Vec<Vec<f64>> {
     cur.ops
         .iter()
         .map(|o| {
             let key = normalize(&o.answer);
-            let same: Vec<bool> = prev.ops.iter().map(|q| normalize(&q.answer) == key).collect();
+            let same: Vec<bool> = prev.agents.iter().zip(&prev.ops).map(|(x, q)| cur.agents.contains(x) && normalize(&q.answer) == key).collect();
             let k = same.iter().filter(|s| **s).count();
             same.iter().map(|&s| if s { 1.0 / k as f64 } else { 0.0 }).collect()
         })

@@ -142,12 +142,13 @@ impl Mechanism for Fortytwo {
 
         ctx.metric(round, "majority_correct", f64::from(u8::from(main.is_correct(&plain))));
         let distinct = distinct_answers(&ops);
-        if distinct.len() == 1 {
-            ctx.note(round, "Every node gives the same answer: nothing to rank.");
+        if distinct.len() <= 1 {
+            ctx.note(round, "The nodes give no two different answers: nothing to rank.");
             for (o, &a) in ops.iter().zip(&admitted) {
                 ctx.vote(round, a, &o.answer, weight(a));
             }
-            ctx.decide(round, &plain, "peer ranking (unanimous)", true);
+            let only = ops.iter().find(|o| answered(o)).map_or(plain, |o| o.answer.clone());
+            ctx.decide(round, &only, "peer ranking (unanimous)", true);
             return Ok(());
         }
 
@@ -194,19 +195,20 @@ impl Mechanism for Fortytwo {
         }
         let strength = bradley_terry(&wins, total);
         let share: f64 = strength.iter().sum();
-        for (o, &a) in ops.iter().zip(&admitted) {
+        for (o, &a) in ops.iter().zip(&admitted).filter(|(o, _)| answered(o)) {
             let k = group_of(&distinct, &o.answer);
             ctx.emit(judging, EventKind::Score { name: "strength".into(), agent: a, value: strength[k] / share });
             ctx.vote(judging, a, &o.answer, weight(a));
         }
-        let table: Vec<String> = distinct.iter().zip(&strength).map(|(d, s)| format!("{d} {:.2}", s / share)).collect();
-        ctx.note(judging, format!("Bradley–Terry strengths from {} judgment(s): {}.", pairs.len(), table.join(", ")));
+        let shown = |k: usize| ops.iter().find(|o| normalize(&o.answer) == distinct[k]).map_or(distinct[k].clone(), |o| o.answer.clone());
+        let table: Vec<String> = (0..distinct.len()).map(|k| format!("{} {:.2}", shown(k), strength[k] / share)).collect();
+        ctx.note(judging, format!("Bradley–Terry strengths from {} comparison(s): {}.", pairs.len(), table.join(", ")));
         // Best strength; ties go to the answer more nodes hold, then to the first seen.
         let holders = |k: usize| ops.iter().filter(|o| normalize(&o.answer) == distinct[k]).count();
         let best = (0..distinct.len()).fold(0, |b, k| {
             if strength[k] > strength[b] + 1e-12 || ((strength[k] - strength[b]).abs() <= 1e-12 && holders(k) > holders(b)) { k } else { b }
         });
-        let answer = ops.iter().find(|o| normalize(&o.answer) == distinct[best]).map(|o| o.answer.clone()).unwrap_or(plain);
+        let answer = shown(best);
         ctx.decide(judging, &answer, "peer ranking (Bradley–Terry)", true);
         Ok(())
     }
@@ -266,10 +268,15 @@ fn untested(ctx: &Ctx, all: &[AgentId]) -> (Vec<AgentId>, Vec<f64>) {
     (all.to_vec(), vec![0.5; all.len()])
 }
 
-/// The distinct answers (normal form), in first-seen order.
+/// Whether a node gave an answer at all (an unreadable reply is shown as `?`).
+fn answered(o: &Opinion) -> bool {
+    o.answer != "?"
+}
+
+/// The distinct answers given (normal form), in first-seen order.
 fn distinct_answers(ops: &[Opinion]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for o in ops {
+    for o in ops.iter().filter(|o| answered(o)) {
         let k = normalize(&o.answer);
         if !out.contains(&k) {
             out.push(k);
@@ -284,11 +291,11 @@ fn group_of(distinct: &[String], answer: &str) -> usize {
 }
 
 /// `(judge, x, y)` (indices into the admitted nodes): for each judge, up to `k` pairs of
-/// other nodes whose answers differ, drawn without replacement (the judge's own answer
+/// other nodes whose (readable) answers differ, drawn without replacement (the judge's own answer
 /// is in a pair only when no other pair is left to judge).
 fn draw_pairs(ctx: &Ctx, admitted: &[AgentId], ops: &[Opinion], k: usize) -> Vec<(usize, usize, usize)> {
     let m = admitted.len();
-    let differ = |x: usize, y: usize| normalize(&ops[x].answer) != normalize(&ops[y].answer);
+    let differ = |x: usize, y: usize| answered(&ops[x]) && answered(&ops[y]) && normalize(&ops[x].answer) != normalize(&ops[y].answer);
     let mut rng = ctx.rng("fortytwo pairs");
     let mut out = Vec::with_capacity(m * k);
     for j in 0..m {

@@ -183,7 +183,7 @@ fn selforg_routes_right_answers_but_does_not_beat_a_ring() {
 /// *DyLAN* (2023): stopping once two thirds of a layer agree gives the accuracy of the full
 /// layered debate at far fewer calls; the null, stopping on any plurality (half agree),
 /// saves more calls and loses accuracy. Its agent selection, read from who took up whose
-/// answer, costs accuracy here and does no better than dropping agents at random.
+/// answer, costs accuracy here and is not clearly better than dropping agents at random.
 #[test]
 fn dylan_early_stopping_keeps_accuracy_at_fewer_calls() {
     let arm = |sets: &[&str]| runs(&scenario("dylan", sets));
