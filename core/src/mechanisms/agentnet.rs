@@ -35,7 +35,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::items;
 use super::{Mechanism, Opinion, check_agents, check_count, check_one_of};
@@ -48,7 +48,7 @@ use crate::tasks::Problem;
 
 pub struct AgentNet;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// `decentralized` (agents route among themselves) or `centralized` (agent 0 routes).

@@ -25,7 +25,7 @@
 //! dropped by selection; `Message`s from each layer's responses to the next layer's
 //! agents; metrics `round_accuracy`, `round_agreement`, `layers`; the final `Decision`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Opinion, Show, check_agents, check_count, check_one_of, initial_answers, plurality, round_metrics};
 use crate::engine::Ctx;
@@ -36,7 +36,7 @@ use crate::tasks::normalize;
 
 pub struct Dylan;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Layers after the first answers (at most).

@@ -34,7 +34,7 @@
 //! query's answers that are right) and `judging_accuracy` (share of judgments between a
 //! right and a wrong answer that picked the right one); the final `Decision`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::items;
 use super::{Mechanism, Opinion, Show, check_agents, check_count, check_one_of, plurality};
@@ -46,7 +46,7 @@ use crate::tasks::{Problem, letter, normalize};
 
 pub struct Fortytwo;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// `ranking` (pairwise judgments, Bradley–Terry) or `majority` (plurality at equal calls).

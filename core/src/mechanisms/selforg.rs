@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Opinion, Show, broadcast, check_agents, check_count, check_one_of, initial_answers, plurality, revise_round, round_metrics};
 use crate::engine::Ctx;
@@ -39,7 +39,7 @@ use crate::tasks::normalize;
 
 pub struct SelfOrg;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub rounds: u32,
