@@ -42,7 +42,8 @@ pub struct AskRequest {
     pub role: String,
     /// The agent's backend.
     pub backend: Backend,
-    /// `answer`, `revise`, `reflect`, `judge`, `check`, `bid`, `plan` or `solve`.
+    /// `answer`, `revise`, `reflect`, `judge`, `check`, `bid`, `plan`, `solve` or `probe`
+    /// (a calibration item the environment grades; asked like `answer`).
     pub purpose: String,
     pub round: u32,
     /// The question text.
@@ -137,5 +138,5 @@ impl AgentReply {
 
 /// Purposes whose answer is judged against the truth of what was asked.
 pub fn purpose_has_truth(purpose: &str) -> bool {
-    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge")
+    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge" | "probe")
 }
