@@ -7,6 +7,7 @@
 //! decisions and per-round metrics, and never touches a backend or the UI. Scenario
 //! validation and run start-up look mechanisms up here (see `registry`).
 
+mod stream;
 mod work;
 
 use std::future::Future;
@@ -87,6 +88,7 @@ registered! {
     multirobot::MultiRobot => ["multirobot"],
     conductor::Conductor => ["conductor"],
     blackboard::Blackboard => ["blackboard"],
+    symphony::Symphony => ["symphony"],
 }
 
 // ---- helpers shared by mechanisms ----
