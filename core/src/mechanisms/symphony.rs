@@ -54,6 +54,9 @@ const SHARE_WINDOW: usize = 20;
 const RECOVERED: u32 = 20;
 /// Ridge regularisation of each agent's reward model.
 const RIDGE: f64 = 1.0;
+/// What the router expects of an agent it knows nothing about (or has not tried for a
+/// long time, with forgetting).
+const PRIOR_REWARD: f64 = 0.5;
 
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -80,7 +83,7 @@ impl Default for Params {
         Self {
             tasks: 300,
             routing: "linucb".into(),
-            alpha: 0.5,
+            alpha: 0.3,
             discount: 0.98,
             screen: 0,
             fail_agent: None,
@@ -312,7 +315,7 @@ impl LinUcb {
         for k in 0..dim {
             eye[k * dim + k] = RIDGE;
         }
-        LinUcb { dim, alpha, discount, gram: vec![eye; arms], target: vec![vec![0.0; dim]; arms] }
+        LinUcb { dim, alpha, discount, gram: vec![eye; arms], target: vec![prior_target(dim); arms] }
     }
 
     /// Estimated reward plus `alpha` times its standard error, for agent `arm` on `x`.
@@ -340,7 +343,7 @@ impl LinUcb {
                         let prior = if r == c { (1.0 - g) * RIDGE } else { 0.0 };
                         self.gram[a][r * d + c] = g * self.gram[a][r * d + c] + prior;
                     }
-                    self.target[a][r] *= g;
+                    self.target[a][r] = g * self.target[a][r] + (1.0 - g) * prior_target(d)[r];
                 }
             }
         }
@@ -351,6 +354,14 @@ impl LinUcb {
             self.target[arm][r] += reward * x[r];
         }
     }
+}
+
+/// The prior's reward-weighted sum: with the ridge it makes the prior estimate
+/// `PRIOR_REWARD` on every task (through the bias feature).
+fn prior_target(dim: usize) -> Vec<f64> {
+    let mut t = vec![0.0; dim];
+    t[0] = RIDGE * PRIOR_REWARD;
+    t
 }
 
 /// Solves `m z = v` for a symmetric positive-definite `m` (dim × dim, row-major) by
