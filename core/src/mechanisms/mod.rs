@@ -89,6 +89,7 @@ registered! {
     conductor::Conductor => ["conductor"],
     blackboard::Blackboard => ["blackboard"],
     symphony::Symphony => ["symphony"],
+    adaptorch::AdaptOrch => ["adaptorch"],
 }
 
 // ---- helpers shared by mechanisms ----

@@ -95,9 +95,9 @@ fn wiring(shape: &str, n: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
             }
         }
         _ => {
-            // Layers of 2-3 nodes; each later node takes one or two earlier results, most
-            // often from the layer just before, sometimes from further back; the answer
-            // node takes every result nobody else used.
+            // Layers of 2-3 nodes; each later node takes two or three earlier results,
+            // most often from the layer just before, sometimes from further back; the
+            // answer node takes every result nobody else used.
             let sources = (2 + rng.index(2)).min(n - 2);
             let mut layer_start = 0;
             let mut i = sources;
@@ -106,8 +106,10 @@ fn wiring(shape: &str, n: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
                 let prev: Vec<usize> = (layer_start..i).collect();
                 for k in i..i + width {
                     let mut d = vec![prev[rng.index(prev.len())]];
-                    if rng.chance(0.6) {
-                        let other = if rng.chance(0.5) { prev[rng.index(prev.len())] } else { rng.index(i) };
+                    // Mostly two inputs, sometimes three; some reach back past the last layer.
+                    let inputs = if rng.chance(0.8) { 2 } else { 3 };
+                    for _ in 1..inputs {
+                        let other = if rng.chance(0.6) { prev[rng.index(prev.len())] } else { rng.index(i) };
                         if !d.contains(&other) {
                             d.push(other);
                         }
