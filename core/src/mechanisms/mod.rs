@@ -90,6 +90,7 @@ registered! {
     blackboard::Blackboard => ["blackboard"],
     symphony::Symphony => ["symphony"],
     adaptorch::AdaptOrch => ["adaptorch"],
+    hyperagent::HyperAgent => ["hyperagent"],
 }
 
 // ---- helpers shared by mechanisms ----

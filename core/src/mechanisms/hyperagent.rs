@@ -1,0 +1,170 @@
+//! HyperAgent: agents working on the same subtask share one channel (a hyperedge), instead
+//! of talking over pairwise links. After *HyperAgent: Leveraging Hypergraphs for Topology
+//! Optimization in Multi-Agent Communication* (Zhang et al., 2025).
+//!
+//! The task's parts (task `multistep`, parallel mode) are the subtasks; the team splits
+//! into one group per part (contiguous blocks of agents). Everyone answers its part, then
+//! revises for `rounds` rounds, seeing the answers and reasoning of the others on its part;
+//! each group's final answer is its plurality, and the parts' answers are summed.
+//! - `links: hyperedges`: each agent posts once per round to its group's channel (one
+//!   message reaching the whole group) and reads only its group.
+//! - `links: pairwise`: the scenario's graph carries the posts, one message per link.
+//!   Whoever is linked to an agent sends it its post, relevant or not: an agent reads every
+//!   post it receives (its prompt grows with them) and weighs those about its own part. In
+//!   a full mesh everyone on a part hears everyone else on it, at a message per pair; in a
+//!   sparser graph, some teammates never hear each other.
+//!
+//! Both arms make the same calls (one per agent per round); what differs is how many
+//! messages travel, how long prompts get, and who hears whom.
+//!
+//! Events: a `Groups` event with the hyperedges (label `one channel per subtask`) in
+//! hyperedge mode; `Message`s (`post`) per round; the asks and answers; per-round
+//! `round_accuracy` (share of agents right on their part); a non-final `Decision` per
+//! group and the final `Decision`; metric `parts_correct` (share of parts the groups got
+//! right).
+
+use serde::Deserialize;
+
+use super::{Mechanism, Opinion, Show, check_count, check_one_of, plurality};
+use crate::engine::Ctx;
+use crate::event::{AgentId, EventKind};
+use crate::scenario::Scenario;
+use crate::spec::ScenarioError;
+use crate::tasks::{Structure, normalize};
+
+pub struct HyperAgent;
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// `hyperedges` (one channel per subtask group) or `pairwise` (the scenario's graph).
+    pub links: String,
+    /// Revision rounds after the first answers.
+    pub rounds: u32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self { links: "hyperedges".into(), rounds: 2 }
+    }
+}
+
+impl Mechanism for HyperAgent {
+    const NAME: &'static str = "hyperagent";
+    type Params = Params;
+
+    fn check(p: &Params, s: &Scenario) -> Result<(), ScenarioError> {
+        check_one_of("links", &p.links, &["hyperedges", "pairwise"])?;
+        check_count("rounds", p.rounds, 0, 10)?;
+        let mode = s.task.params.get("mode").and_then(|m| m.as_str()).unwrap_or("parallel");
+        if s.task.kind != "multistep" || mode != "parallel" {
+            return Err(ScenarioError("mechanism \"hyperagent\" needs task \"multistep\" in parallel mode (independent subtasks)".into()));
+        }
+        let parts = s.task.params.get("steps").and_then(|v| v.as_u64()).unwrap_or(4) as usize;
+        if s.agents.len() < parts {
+            return Err(ScenarioError(format!("mechanism \"hyperagent\" needs at least one agent per subtask: {parts} subtasks, {} agents", s.agents.len())));
+        }
+        Ok(())
+    }
+
+    async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
+        let t = ctx.task().clone();
+        if t.structure != Structure::Parallel || t.parts.is_empty() {
+            return Err("hyperagent needs independent subtasks".into());
+        }
+        let n = ctx.n();
+        let m = t.parts.len();
+        // Contiguous blocks, sizes as even as the team allows.
+        let part_of: Vec<usize> = (0..n).map(|a| a * m / n).collect();
+        let groups: Vec<Vec<AgentId>> = (0..m).map(|j| (0..n).filter(|&a| part_of[a] == j).map(|a| a as AgentId).collect()).collect();
+        let hyper = p.links == "hyperedges";
+        if hyper {
+            ctx.emit(0, EventKind::Groups { groups: groups.clone(), label: "one channel per subtask".into() });
+        }
+        ctx.note(0, format!("{m} subtasks, {n} agents in groups of about {}; they talk over {}.", n / m, if hyper { "one channel per group" } else { "pairwise links" }));
+
+        // Round 0: everyone answers its part.
+        let reqs = (0..n)
+            .map(|a| {
+                let mut r = ctx.request(a as AgentId, "answer", 0, &t.parts[part_of[a]]);
+                r.instruction = format!("You work on subtask {} with {}.", part_of[a] + 1, teammates(&ctx, &groups[part_of[a]], a as AgentId));
+                r
+            })
+            .collect();
+        let mut ops: Vec<Opinion> = ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect();
+        post(&ctx, 0, &ops, &groups, &part_of, hyper);
+        round_accuracy(&ctx, 0, &ops, &part_of);
+
+        for round in 1..=p.rounds {
+            let reqs = (0..n)
+                .map(|a| {
+                    let me = a as AgentId;
+                    let heard: Vec<AgentId> = if hyper {
+                        groups[part_of[a]].iter().copied().filter(|&b| b != me).collect()
+                    } else {
+                        ctx.graph().sees(me).to_vec()
+                    };
+                    let mut r = ctx.request(me, "revise", round, &t.parts[part_of[a]]);
+                    r.own = Some(ops[a].own(&ctx, me));
+                    r.peers = heard.iter().filter(|&&b| part_of[b as usize] == part_of[a]).map(|&b| ops[b as usize].view(&ctx, b, Show::REASONING)).collect();
+                    let other: Vec<String> = heard
+                        .iter()
+                        .filter(|&&b| part_of[b as usize] != part_of[a])
+                        .map(|&b| format!("{} (subtask {}): {}", ctx.name(b), part_of[b as usize] + 1, ops[b as usize].message(Show::REASONING)))
+                        .collect();
+                    r.instruction = if other.is_empty() {
+                        "Consider your teammates' answers on your subtask, then give your own.".into()
+                    } else {
+                        format!("Posts you also received, about other subtasks:\n{}\nConsider your teammates' answers on your subtask, then give your own.", other.join("\n"))
+                    };
+                    r
+                })
+                .collect();
+            ops = ctx.ask_all(reqs).await.iter().map(Opinion::from_reply).collect();
+            post(&ctx, round, &ops, &groups, &part_of, hyper);
+            round_accuracy(&ctx, round, &ops, &part_of);
+        }
+
+        let last = p.rounds;
+        let mut answers = Vec::with_capacity(m);
+        for (j, g) in groups.iter().enumerate() {
+            let votes: Vec<(String, f64)> = g.iter().map(|&a| (ops[a as usize].answer.clone(), 1.0)).collect();
+            let answer = plurality(&votes).unwrap_or_else(|| "?".into());
+            let correct = t.parts[j].is_correct(&answer);
+            ctx.emit(last, EventKind::Decision { answer: answer.clone(), method: format!("group {} plurality", j + 1), correct: Some(correct), is_final: false });
+            answers.push(answer);
+        }
+        let right = answers.iter().zip(&t.parts).filter(|(a, q)| q.is_correct(a)).count();
+        ctx.metric(last, "parts_correct", right as f64 / m as f64);
+        ctx.decide(last, &t.combine(&answers), "sum of the groups' answers", true);
+        Ok(())
+    }
+}
+
+fn teammates(ctx: &Ctx, group: &[AgentId], me: AgentId) -> String {
+    let names: Vec<&str> = group.iter().filter(|&&b| b != me).map(|&b| ctx.name(b)).collect();
+    if names.is_empty() { "nobody else".into() } else { names.join(", ") }
+}
+
+/// Each agent's post: once to its group's channel, or along each of its links.
+fn post(ctx: &Ctx, round: u32, ops: &[Opinion], groups: &[Vec<AgentId>], part_of: &[usize], hyper: bool) {
+    for (a, o) in ops.iter().enumerate() {
+        let me = a as AgentId;
+        let text = format!("subtask {}: {}", part_of[a] + 1, o.message(Show::REASONING));
+        if hyper {
+            let to: Vec<AgentId> = groups[part_of[a]].iter().copied().filter(|&b| b != me).collect();
+            ctx.message(round, me, to, "post", text);
+        } else {
+            for &b in ctx.graph().seen_by(me) {
+                ctx.message(round, me, vec![b], "post", text.clone());
+            }
+        }
+    }
+}
+
+/// Share of agents whose current answer to their own part is right.
+fn round_accuracy(ctx: &Ctx, round: u32, ops: &[Opinion], part_of: &[usize]) {
+    let t = ctx.task();
+    let right = ops.iter().enumerate().filter(|(a, o)| normalize(&o.answer) == normalize(&t.parts[part_of[*a]].truth)).count();
+    ctx.metric(round, "round_accuracy", right as f64 / ops.len().max(1) as f64);
+}
