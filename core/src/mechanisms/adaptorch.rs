@@ -371,12 +371,97 @@ fn instruction(t: &TaskInstance, agent: AgentId, holding: Holding, held: &BTreeM
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::run_simulated;
     use crate::spec::Spec;
+
+    fn scenario(topology: &str, shape: &str, extra: serde_json::Value) -> Scenario {
+        let mut v = crate::builtin("adaptorch").unwrap().to_value();
+        v["mechanism"]["params"] = serde_json::json!({"topology": topology, "tasks": 1});
+        for (k, x) in extra.as_object().unwrap() {
+            v["mechanism"]["params"][k] = x.clone();
+        }
+        v["task"]["params"]["shape"] = shape.into();
+        Scenario::from_value(v).unwrap()
+    }
+
+    fn solves(r: &crate::engine::RunResult) -> usize {
+        r.log.events().iter().filter(|e| matches!(&e.kind, EventKind::Ask { purpose, .. } if purpose == "solve")).count()
+    }
+
+    #[test]
+    fn every_topology_does_every_node_once_plus_rework() {
+        for shape in ["parallel", "chain", "tree", "mixed"] {
+            for topology in ["parallel", "sequential", "hierarchical", "hybrid", "adaptive"] {
+                for seed in 0..5 {
+                    let s = scenario(topology, shape, serde_json::json!({}));
+                    let r = crate::registry::run_simulated_seed(&s, seed).unwrap();
+                    let rework = r.metrics.get("rework").unwrap() as usize;
+                    assert_eq!(solves(&r), 8 + rework, "{topology} on {shape}");
+                    let finals = r.log.events().iter().filter(|e| matches!(e.kind, EventKind::Decision { is_final: true, .. })).count();
+                    assert_eq!(finals, 1);
+                    let chosen: Vec<&str> = r.log.events().iter().filter_map(|e| match &e.kind { EventKind::Choice { name, value } if name == "topology" => Some(value.as_str()), _ => None }).collect();
+                    assert_eq!(chosen.len(), 1);
+                    if topology != "adaptive" {
+                        assert_eq!(chosen[0], topology);
+                    }
+                    // Results reach whoever needs them on the board and on the matching shapes.
+                    if topology == "hybrid" || (topology, shape) == ("parallel", "parallel") || (topology, shape) == ("sequential", "chain") || topology == "adaptive" {
+                        assert_eq!(rework, 0, "{topology} on {shape}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn what_does_not_reach_a_solver_is_worked_out_again() {
+        // Parallel on a chain of 8 with three workers (nodes 1..7 round-robin, the lead does
+        // node 8): each worker works out the nodes before its own that it does not hold,
+        // keeping what it worked out: Ana 2 + 2, Bo 1 + 2, Cid 2 + 2.
+        let r = run_simulated(&scenario("parallel", "chain", serde_json::json!({}))).unwrap();
+        assert_eq!(r.metrics.get("rework"), Some(11.0));
+        // A pipeline hands on only the latest result: the flat plan's last node (Cid's, who
+        // also did node 4 and was handed nodes 3 and 7) misses the other four; hand-offs
+        // carrying everything lose nothing.
+        let r = run_simulated(&scenario("sequential", "parallel", serde_json::json!({}))).unwrap();
+        assert_eq!(r.metrics.get("rework"), Some(4.0));
+        let r = run_simulated(&scenario("sequential", "parallel", serde_json::json!({"handoff": 32}))).unwrap();
+        assert_eq!(r.metrics.get("rework"), Some(0.0));
+        // A rework reads the whole plan: its prompt is far longer than the node's.
+        let r = run_simulated(&scenario("parallel", "chain", serde_json::json!({}))).unwrap();
+        let prompt = |pred: &dyn Fn(&str) -> bool| r.log.events().iter().find_map(|e| match &e.kind { EventKind::Ask { prompt, .. } if pred(prompt) => Some(prompt.len()), _ => None }).unwrap();
+        assert!(prompt(&|p| p.contains("nobody passed it")) > 2 * prompt(&|p| p.contains("Solve your node")));
+    }
+
+    #[test]
+    fn solo_is_one_call_and_the_check_asks_the_lead_first() {
+        let r = run_simulated(&scenario("solo", "tree", serde_json::json!({}))).unwrap();
+        assert_eq!(r.metrics.get("calls"), Some(1.0));
+        let r = run_simulated(&scenario("adaptive", "chain", serde_json::json!({"solo_above": 0.0}))).unwrap();
+        let asks: Vec<(u32, String)> = r.log.events().iter().filter_map(|e| match &e.kind { EventKind::Ask { agent, purpose, .. } => Some((*agent, purpose.clone())), _ => None }).collect();
+        assert_eq!(asks, vec![(0, "bid".to_string()), (0, "solve".to_string())], "a threshold of 0: always alone");
+        assert_eq!(r.metrics.get("solo_share"), Some(1.0));
+        let r = run_simulated(&scenario("adaptive", "chain", serde_json::json!({"solo_above": 1.0}))).unwrap();
+        assert_eq!(r.metrics.get("solo_share"), Some(0.0));
+    }
+
+    #[test]
+    fn params_are_bounded() {
+        let mut v = crate::builtin("adaptorch").unwrap().to_value();
+        v["mechanism"]["params"]["tasks"] = 33.into();
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("tasks 33 out of [1,32]"));
+        let mut v = crate::builtin("adaptorch").unwrap().to_value();
+        v["mechanism"]["params"]["topology"] = "star".into();
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("\"star\" is not one of"));
+        let mut v = crate::builtin("adaptorch").unwrap().to_value();
+        v["task"] = serde_json::json!({"kind": "multistep"});
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("needs task \"dag\""));
+    }
 
     #[test]
     fn the_router_reads_the_shape() {
         for (shape, want) in [("parallel", "parallel"), ("chain", "sequential"), ("tree", "hierarchical"), ("mixed", "hybrid")] {
-            for seed in 0..20 {
+            for seed in 0..20u64 {
                 let t = crate::tasks::generate(&Spec::new("dag", serde_json::json!({"shape": shape, "nodes": 7})), seed, 4);
                 assert_eq!(route(&layout(&t.deps)), want, "{shape} seed {seed}: {:?}", t.deps);
             }

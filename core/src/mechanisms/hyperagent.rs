@@ -168,3 +168,59 @@ fn round_accuracy(ctx: &Ctx, round: u32, ops: &[Opinion], part_of: &[usize]) {
     let right = ops.iter().enumerate().filter(|(a, o)| normalize(&o.answer) == normalize(&t.parts[part_of[*a]].truth)).count();
     ctx.metric(round, "round_accuracy", right as f64 / ops.len().max(1) as f64);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::run_simulated;
+
+    fn scenario(links: &str, topology: &str) -> Scenario {
+        let mut v = crate::builtin("hyperagent").unwrap().to_value();
+        v["mechanism"]["params"]["links"] = links.into();
+        v["topology"] = serde_json::json!({"kind": topology});
+        Scenario::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_channel_is_one_post_per_agent_and_round_links_are_one_per_pair() {
+        let hyper = run_simulated(&scenario("hyperedges", "mesh")).unwrap();
+        let mesh = run_simulated(&scenario("pairwise", "mesh")).unwrap();
+        // 9 agents, 3 rounds (answers and two revisions): same calls either way.
+        assert_eq!(hyper.metrics.get("calls"), Some(27.0));
+        assert_eq!(mesh.metrics.get("calls"), Some(27.0));
+        assert_eq!(hyper.metrics.get("messages"), Some(27.0));
+        assert_eq!(hyper.metrics.get("deliveries"), Some(27.0 * 2.0));
+        assert_eq!(mesh.metrics.get("messages"), Some(27.0 * 8.0));
+        let groups: Vec<_> = hyper.log.events().iter().filter_map(|e| match &e.kind { EventKind::Groups { groups, .. } => Some(groups.clone()), _ => None }).collect();
+        assert_eq!(groups, vec![vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8]]]);
+        assert!(!mesh.log.events().iter().any(|e| matches!(e.kind, EventKind::Groups { .. })));
+        // Over pairwise links every post lands in every prompt: longer prompts.
+        assert!(mesh.metrics.get("tokens").unwrap() > 1.3 * hyper.metrics.get("tokens").unwrap());
+    }
+
+    #[test]
+    fn teammates_hear_each_other_only_where_links_exist() {
+        // In a star, leaves hear only the hub: a leaf's revision sees at most one teammate.
+        let star = run_simulated(&scenario("pairwise", "star")).unwrap();
+        let revise_peers: Vec<usize> = star
+            .log
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Ask { agent, purpose, prompt } if purpose == "revise" && *agent == 4 => Some(prompt.matches(" answered ").count()),
+                _ => None,
+            })
+            .collect();
+        assert!(!revise_peers.is_empty() && revise_peers.iter().all(|&k| k <= 1), "{revise_peers:?}");
+    }
+
+    #[test]
+    fn needs_parallel_subtasks_and_an_agent_for_each() {
+        let mut v = crate::builtin("hyperagent").unwrap().to_value();
+        v["task"]["params"]["steps"] = 12.into();
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("12 subtasks, 9 agents"));
+        let mut v = crate::builtin("hyperagent").unwrap().to_value();
+        v["task"]["params"]["mode"] = "sequential".into();
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("parallel mode"));
+    }
+}

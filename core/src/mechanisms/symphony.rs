@@ -394,6 +394,77 @@ fn solve(m: &[f64], v: &[f64], dim: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::run_simulated;
+
+    fn with(sets: &[(&str, serde_json::Value)]) -> Scenario {
+        let mut v = crate::builtin("symphony").unwrap().to_value();
+        for (k, x) in sets {
+            v["mechanism"]["params"][*k] = x.clone();
+        }
+        Scenario::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn the_log_shows_routes_shares_the_failure_and_the_shift() {
+        let s = crate::builtin("symphony").unwrap();
+        let r = run_simulated(&s).unwrap();
+        let ev = r.log.events();
+        let count = |f: &dyn Fn(&EventKind) -> bool| ev.iter().filter(|e| f(&e.kind)).count();
+        assert_eq!(count(&|k| matches!(k, EventKind::Choice { name, .. } if name == "route")), 300);
+        assert_eq!(count(&|k| matches!(k, EventKind::Score { name, .. } if name == "share")), 300 * 5);
+        assert_eq!(count(&|k| matches!(k, EventKind::Decision { is_final: true, .. })), 300);
+        let failed: Vec<_> = ev.iter().filter(|e| matches!(e.kind, EventKind::Active { agent: 0, active: false, .. })).collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].round, 100);
+        assert!(ev.iter().any(|e| e.round == 200 && matches!(&e.kind, EventKind::Note { text } if text.contains("shifts"))));
+        // The silent agent is never asked again; each task routed to it is an error.
+        assert_eq!(count(&|k| matches!(k, EventKind::Ask { agent: 0, .. })) as u32, ev.iter().filter(|e| e.round < 100).filter(|e| matches!(e.kind, EventKind::Ask { agent: 0, .. })).count() as u32);
+        let dead = count(&|k| matches!(k, EventKind::Error { agent: Some(0), .. }));
+        assert_eq!(Some(dead as f64), r.metrics.get("dead_routes"));
+        // After the shift, every task comes from the new domains.
+        for e in ev.iter().filter(|e| e.round >= 200) {
+            if let EventKind::Ask { prompt, .. } = &e.kind {
+                assert!(prompt.contains("(logic)") || prompt.contains("(sequences)"), "{prompt}");
+            }
+        }
+        // The regret curve never falls, and accuracy is the share of tasks right.
+        let regret: Vec<f64> = ev.iter().filter_map(|e| match &e.kind { EventKind::Metric { name, value } if name == "regret" => Some(*value), _ => None }).collect();
+        assert_eq!(regret.len(), 300);
+        assert!(regret.windows(2).all(|w| w[1] >= w[0] - 1e-12));
+        let right = count(&|k| matches!(k, EventKind::Decision { correct: Some(true), .. }));
+        assert!((r.metrics.get("accuracy").unwrap() - right as f64 / 300.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn random_routing_spreads_tasks_and_learns_nothing() {
+        let s = with(&[("routing", "random".into()), ("fail_agent", serde_json::Value::Null), ("shift_at", serde_json::Value::Null)]);
+        let r = run_simulated(&s).unwrap();
+        let mut per = [0usize; 5];
+        for e in r.log.events() {
+            if let EventKind::Ask { agent, .. } = e.kind {
+                per[agent as usize] += 1;
+            }
+        }
+        assert!(per.iter().all(|&k| k > 40), "{per:?}");
+        let linucb = run_simulated(&with(&[("fail_agent", serde_json::Value::Null), ("shift_at", serde_json::Value::Null)])).unwrap();
+        assert!(linucb.metrics.get("regret").unwrap() < r.metrics.get("regret").unwrap());
+    }
+
+    #[test]
+    fn params_are_bounded() {
+        let bad = |k: &str, x: serde_json::Value| {
+            let mut v = crate::builtin("symphony").unwrap().to_value();
+            v["mechanism"]["params"][k] = x;
+            Scenario::from_value(v).unwrap_err().0
+        };
+        assert!(bad("tasks", 2001.into()).contains("tasks 2001 out of [1,2000]"));
+        assert!(bad("fail_agent", 5.into()).contains("fail_agent 5 out of [0,4]"));
+        assert!(bad("shift_to", serde_json::json!(["cooking"])).contains("\"cooking\" is not one of"));
+        assert!(bad("discount", 0.1.into()).contains("discount 0.1 out of [0.5,1]"));
+        let mut v = crate::builtin("symphony").unwrap().to_value();
+        v["task"] = serde_json::json!({"kind": "arithmetic"});
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("needs task \"multiple_choice\""));
+    }
 
     #[test]
     fn cholesky_solves_and_linucb_learns_the_better_arm() {
