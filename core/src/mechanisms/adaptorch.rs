@@ -45,7 +45,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::stream::{decide_on, task_at};
 use super::{Mechanism, Opinion, check_agents, check_count, check_one_of};
@@ -59,7 +59,7 @@ pub struct AdaptOrch;
 
 pub const TOPOLOGIES: &[&str] = &["adaptive", "parallel", "sequential", "hierarchical", "hybrid", "solo"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// `adaptive` or one fixed topology for every task.

@@ -23,7 +23,7 @@
 //! group and the final `Decision`; metric `parts_correct` (share of parts the groups got
 //! right).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Mechanism, Opinion, Show, check_count, check_one_of, plurality};
 use crate::engine::Ctx;
@@ -34,7 +34,7 @@ use crate::tasks::{Structure, normalize};
 
 pub struct HyperAgent;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// `hyperedges` (one channel per subtask group) or `pairwise` (the scenario's graph).

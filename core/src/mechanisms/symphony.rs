@@ -33,7 +33,7 @@
 //! `dead_routes` (tasks sent to the failed agent after it failed) and `recovery_tasks`
 //! (tasks from the failure until a stretch of 20 tasks none of which goes to it begins).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::stream::{decide_on, task_at};
@@ -58,7 +58,7 @@ const RIDGE: f64 = 1.0;
 /// long time, with forgetting).
 const PRIOR_REWARD: f64 = 0.5;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     pub tasks: u32,
