@@ -8,6 +8,7 @@
 //! validation and run start-up look mechanisms up here (see `registry`).
 
 mod items;
+mod stream;
 mod work;
 
 use std::future::Future;
@@ -92,6 +93,9 @@ registered! {
     selforg::SelfOrg => ["selforg"],
     dylan::Dylan => ["dylan"],
     agentnet::AgentNet => ["agentnet"],
+    symphony::Symphony => ["symphony"],
+    adaptorch::AdaptOrch => ["adaptorch"],
+    hyperagent::HyperAgent => ["hyperagent"],
 }
 
 // ---- helpers shared by mechanisms ----

@@ -10,3 +10,4 @@ mod deliberation;
 mod organisation;
 mod orchestration;
 mod swarms;
+mod routing;
