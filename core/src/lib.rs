@@ -67,6 +67,7 @@ pub mod spec;
 pub mod event;
 pub mod backend;
 pub mod tasks;
+pub mod policy;
 pub mod topology;
 pub mod society;
 pub mod argument;

@@ -8,6 +8,8 @@
 //! validation and run start-up look mechanisms up here (see `registry`).
 
 mod work;
+// The conductor's plans from a driver-supplied policy (see conductor.rs, param `policy`).
+mod planned;
 
 use std::future::Future;
 

@@ -10,6 +10,8 @@ mod arithmetic;
 mod grid;
 mod multiple_choice;
 pub use multiple_choice::letter;
+/// Domains multiple-choice items can be drawn from.
+pub use multiple_choice::DOMAINS as CHOICE_DOMAINS;
 mod multistep;
 
 use serde::{Deserialize, Serialize};
