@@ -28,6 +28,7 @@
 //! | runs page | items `[data-testid=run-item][data-run-id]`, `run-open`, `run-rename`, `run-delete`, `run-compare` (checkbox), `[data-testid=compare]` |
 //! | banners | `[data-testid=error-banner]` (role=alert), `[data-testid=info-banner]`, link gate `[data-testid=link-gate]` + `[data-testid=link-continue]` |
 //! | help | `?` toggles `[data-testid=help]` |
+//! | training (`#/train`) | see `pages::train` (start, stop, progress, curve, probe rows, topology graphs, stored policies) |
 //!
 //! JS hooks (`window.wasmBindings`, see `test_hooks.rs`): `current_log_hash()`,
 //! `current_cursor()`, `current_log_len()` (read from the run view's `data-log-hash`,
@@ -65,6 +66,7 @@ pub mod sweep;
 pub mod sweep_client;
 pub mod sweep_worker;
 pub mod test_hooks;
+pub mod train_client;
 pub mod views;
 
 use leptos::ev;
@@ -155,6 +157,7 @@ pub fn App() -> impl IntoView {
         Route::Runs => view! { <pages::runs::RunsPage /> }.into_any(),
         Route::About => view! { <pages::about::About /> }.into_any(),
         Route::Models => view! { <models::page::ModelsPage /> }.into_any(),
+        Route::Train => view! { <pages::train::TrainPage /> }.into_any(),
     };
     view! {
         <header class="top">
@@ -164,6 +167,7 @@ pub fn App() -> impl IntoView {
                 <a href="#/" data-testid="nav-gallery">"Gallery"</a>
                 <a href="#/runs" data-testid="nav-runs">"Runs"</a>
                 <a href="#/models" data-testid="nav-models">"Models & keys"</a>
+                <a href="#/train" data-testid="nav-train">"Train"</a>
                 <a href="#/about" data-testid="nav-about">"About"</a>
                 <button class="help-btn" aria-label="Keyboard shortcuts (?)" on:click=move |_| ctx.help.update(|h| *h = !*h)>"?"</button>
             </nav>

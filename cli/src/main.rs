@@ -26,6 +26,7 @@ mod llm;
 mod run_cmd;
 mod sweep_cmd;
 mod text;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,8 @@ enum Command {
     Sweep(sweep_cmd::SweepArgs),
     /// List the built-in scenarios.
     Scenarios(run_cmd::ScenariosArgs),
+    /// Train the conductor's policy by policy gradient (needs the `train` feature: burn).
+    Train(train_cmd::TrainArgs),
     /// Share-link codec (the app's `#s=` links).
     #[command(subcommand)]
     Link(link_cmd::LinkCommand),
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run_cmd::run(a),
         Command::Sweep(a) => sweep_cmd::sweep(a),
+        Command::Train(a) => train_cmd::train(a),
         Command::Scenarios(a) => run_cmd::scenarios(a),
         Command::Link(c) => link_cmd::link(c),
         Command::Bench(c) => bench::bench(c),

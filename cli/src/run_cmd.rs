@@ -25,16 +25,34 @@ pub struct RunArgs {
     pub log: Option<String>,
     #[command(flatten)]
     pub llm: BackendArgs,
+    /// A trained conductor policy the scenario may name (`mechanism.params.policy`), from
+    /// `council train --out` or the page's export; repeatable.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub policy: Vec<String>,
 }
 
 pub fn run(a: RunArgs) -> CliResult {
     let scenario = load_scenario(&a.scenario)?;
     let seed = a.seed.unwrap_or(scenario.seed);
+    let mut policies = council_core::policy::Policies::new();
+    for p in &a.policy {
+        let (name, file) = p.split_once('=').ok_or_else(|| CliError::bad(format!("--policy {p}: expected NAME=FILE")))?;
+        let net = crate::train_cmd::read_policy(file)?;
+        // Greedy, with no records carried over: in a single run the conductor's probes
+        // (mechanism.params.probes) are what it knows of the workers.
+        let policy = council_core::policy::NetPolicy::greedy(net, Default::default());
+        policies.insert(name.to_string(), std::rc::Rc::new(policy));
+    }
     let backend = agents::open(&a.llm)?;
     let (r, llm) = match backend {
-        None => (run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?, None),
+        None if policies.is_empty() => (run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?, None),
+        None => {
+            let mut run = Run::with_policies(&scenario, seed, policies).map_err(|e| CliError::bad(e.0))?;
+            council_core::engine::drive_simulated(&mut run);
+            (run.result(), None)
+        }
         Some(mut b) => {
-            let mut run = Run::with_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?;
+            let mut run = Run::with_policies(&scenario, seed, policies).map_err(|e| CliError::bad(e.0))?;
             let counts = agents::drive(std::slice::from_mut(&mut run), b.as_mut())?;
             (run.result(), Some((b, counts)))
         }

@@ -72,6 +72,7 @@ pub mod event;
 pub mod structure;
 pub mod backend;
 pub mod tasks;
+pub mod policy;
 pub mod topology;
 pub mod society;
 pub mod argument;

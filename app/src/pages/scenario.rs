@@ -123,8 +123,7 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
             tab.set(Tab::Watch);
             return crate::backends::start(ctx, live, s, seed.get_untracked(), history, current);
         }
-        let now = engine::now_ms();
-        match engine::run(&s, seed.get_untracked(), engine::new_run_id(now), now) {
+        let finish = move |res: Result<RunData, String>| match res {
             Ok(r) => {
                 let r = Arc::new(r);
                 history.update(|h| h.push(r.clone()));
@@ -133,6 +132,23 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                 store::save_run(ctx, r);
             }
             Err(e) => ctx.fail(format!("The run could not start: {e}")),
+        };
+        let now = engine::now_ms();
+        let sd = seed.get_untracked();
+        match engine::policy_name(&s) {
+            // The conductor follows a trained policy: load it from storage first.
+            Some(name) => spawn_local(async move {
+                let res = async {
+                    let db = store::open(move |m| ctx.fail(m)).await?;
+                    let net = store::load_policy(&db, &name).await?.net()?;
+                    let policy = council_core::policy::NetPolicy::greedy(net, Default::default());
+                    let policies = council_core::policy::Policies::from([(name.clone(), std::rc::Rc::new(policy) as std::rc::Rc<dyn council_core::policy::Policy>)]);
+                    engine::run_with_policies(&s, sd, engine::new_run_id(now), now, policies)
+                }
+                .await;
+                finish(res);
+            }),
+            None => finish(engine::run(&s, sd, engine::new_run_id(now), now)),
         }
     };
     // A built-in with LLM agents waits for Run: it may spend a key or need a download.

@@ -10,6 +10,8 @@
 mod items;
 mod stream;
 mod work;
+// The conductor's plans from a driver-supplied policy (see conductor.rs, param `policy`).
+mod planned;
 
 use std::future::Future;
 

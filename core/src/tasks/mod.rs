@@ -12,6 +12,8 @@ pub use dag::{Layout, layout, levels};
 pub mod grid;
 mod multiple_choice;
 pub use multiple_choice::{DOMAINS, letter};
+/// Domains multiple-choice items can be drawn from (the name the policy crate uses).
+pub use multiple_choice::DOMAINS as CHOICE_DOMAINS;
 mod multistep;
 
 use serde::{Deserialize, Serialize};
