@@ -113,7 +113,7 @@ fn bad_backend_flags_exit_2_with_one_line() {
         vec!["--backend", "openai:http://user:pw@127.0.0.1:9/v1"],
         vec!["--backend", "openai:http://"],
         vec!["--backend", &local, "--batch", "0"],
-        vec!["--backend", &local, "--threads", "1000"],
+        vec!["--backend", &local, "--threads", "100000"],
         vec!["--backend", "openai:http://127.0.0.1:9/v1", "--concurrency", "0"],
         vec!["--backend", "openai:http://127.0.0.1:9/v1", "--attempts", "99"],
         vec!["--backend", &local, "--temperature", "-1"],
