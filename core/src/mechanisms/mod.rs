@@ -87,6 +87,9 @@ registered! {
     multirobot::MultiRobot => ["multirobot"],
     conductor::Conductor => ["conductor"],
     blackboard::Blackboard => ["blackboard"],
+    speculative::Speculative => ["speculative"],
+    fusion::Fusion => ["fusion"],
+    escalate::Escalate => ["escalate"],
 }
 
 // ---- helpers shared by mechanisms ----

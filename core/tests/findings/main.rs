@@ -9,3 +9,4 @@ mod common;
 mod deliberation;
 mod organisation;
 mod orchestration;
+mod tokens;
