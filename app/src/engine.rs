@@ -53,7 +53,15 @@ pub fn now_ms() -> f64 {
 /// Runs `s` with `seed` using simulated agents (the only backend this build drives in the
 /// browser; LLM backends are gated before this is called).
 pub fn run(s: &Scenario, seed: u64, id: String, created_ms: f64) -> Result<RunData, String> {
-    let res = council_core::run_simulated_seed(s, seed).map_err(|e| e.to_string())?;
+    run_with_policies(s, seed, id, created_ms, Default::default())
+}
+
+/// `run`, with named conductor policies the scenario may follow (loaded from storage by
+/// the caller; see `policy_name`).
+pub fn run_with_policies(s: &Scenario, seed: u64, id: String, created_ms: f64, policies: council_core::policy::Policies) -> Result<RunData, String> {
+    let mut r = council_core::Run::with_policies(s, seed, policies).map_err(|e| e.to_string())?;
+    council_core::engine::drive_simulated(&mut r);
+    let res = r.result();
     let mut scenario = s.clone();
     scenario.seed = seed;
     Ok(RunData {
@@ -67,6 +75,11 @@ pub fn run(s: &Scenario, seed: u64, id: String, created_ms: f64) -> Result<RunDa
         log: res.log,
         created_ms,
     })
+}
+
+/// The trained policy a scenario's conductor is told to follow, if any.
+pub fn policy_name(s: &Scenario) -> Option<String> {
+    (s.mechanism.kind == "conductor").then(|| s.mechanism.params.get("policy")?.as_str().map(str::to_string)).flatten().filter(|n| !n.is_empty())
 }
 
 /// Metrics of one simulated run, for sweeps (no cast or log kept).

@@ -1,10 +1,12 @@
 //! Exports: scenario JSON, the run's event log as JSONL (the canonical log, hash-stable),
 //! and a run as one self-contained HTML file that replays offline (graph, timeline,
-//! transcript) with a small vanilla-JS player and no network access.
+//! transcript) with a small vanilla-JS player and no network access, followed by the
+//! team's structure at the end of the run (`structure_parts`).
 //! Also the browser side of saving a file (a Blob and a temporary `<a download>`).
 
 use crate::cast::{AgentInfo, Cast};
 use crate::run::RunData;
+use crate::views::icons::Icon;
 use council_core::event::EventLog;
 
 /// JSON that is safe inside `<script type="application/json">`: every `<` becomes `\u003c`
@@ -27,6 +29,10 @@ pub fn cast_for_log(log: &EventLog) -> Cast {
             Ask { agent, .. } | Answer { agent, .. } | Vote { agent, .. } | Rank { agent, .. } => vec![*agent],
             Message { from, to, .. } => to.iter().copied().chain([*from]).collect(),
             Error { agent: Some(a), .. } => vec![*a],
+            Score { agent, .. } | Active { agent, .. } => vec![*agent],
+            Judgment { judge, a, b, winner } => vec![*judge, *a, *b, *winner],
+            Graph { edges } => edges.iter().flat_map(|(a, b)| [*a, *b]).collect(),
+            Groups { groups, .. } => groups.iter().flatten().copied().collect(),
             _ => vec![],
         };
         max = ids.into_iter().fold(max, u32::max);
@@ -83,18 +89,29 @@ pub fn run_html(run: &RunData) -> String {
 <title>{title} — Council run</title><style>
 body{{font-family:system-ui,sans-serif;margin:1rem;background:#fff;color:#111}}@media(prefers-color-scheme:dark){{body{{background:#121316;color:#e8e8ea}}}}
 #w{{display:flex;gap:1rem;flex-wrap:wrap}}svg{{width:600px;max-width:100%;border:1px solid #8884}}.e{{stroke:#8886}}.f{{stroke:#e15759;stroke-width:3}}
-.n{{stroke:#333}}text{{font-size:11px;fill:currentColor}}#t{{max-height:420px;overflow:auto;flex:1;min-width:280px;font-size:13px;white-space:pre-wrap}}
+.n{{stroke:#333}}text{{font-size:11px;fill:currentColor}}button svg{{vertical-align:-2px}}#t{{max-height:420px;overflow:auto;flex:1;min-width:280px;font-size:13px;white-space:pre-wrap}}{structure_css}
 </style></head><body><h1>{title}</h1><p>seed {seed} · {det} · log hash {hash} · exported from Council; replays offline.</p>
-<div><button id="b" aria-label="Step back">⏮</button><button id="play" aria-label="Play or pause">▶ / ⏸</button><button id="f" aria-label="Step forward">⏭</button>
+<div><button id="b" aria-label="Step back">{back}</button><button id="play" aria-label="Play or pause">{play}{pause}</button><button id="f" aria-label="Step forward">{fwd}</button>
 <input id="s" type="range" min="0" value="0" aria-label="Scrub"><span id="p"></span></div>
-<div id="w"><svg id="g" viewBox="0 0 600 420" role="img" aria-label="Agent graph"></svg><ol id="t" aria-label="Transcript"></ol></div>
+<div id="w"><svg id="g" viewBox="0 0 600 420" role="img" aria-label="Agent graph"></svg><ol id="t" aria-label="Transcript"></ol></div>{structure}
 <script type="application/json" id="run">{json}</script><script>{js}</script></body></html>"#,
         seed = html_escape(&run.seed.to_string()),
         det = html_escape(&run.determinism),
         hash = run.log.hash(),
         json = script_safe_json(&data),
         js = PLAYER_JS,
+        // Icons as paths, like the app's: media glyphs are missing from many fonts.
+        back = icon_svg(Icon::StepBack),
+        play = icon_svg(Icon::Play),
+        pause = icon_svg(Icon::Pause),
+        fwd = icon_svg(Icon::StepForward),
+        structure = crate::structure_parts::structure_html(run),
+        structure_css = crate::structure_parts::EXPORT_CSS,
     )
+}
+
+fn icon_svg(icon: Icon) -> String {
+    format!(r#"<svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true"><path fill="currentColor" d="{}"/></svg>"#, icon.path())
 }
 
 /// Offers `text` as a file download named `name`.
@@ -166,6 +183,21 @@ mod tests {
         let (_, log) = crate::fixture::debate();
         assert_eq!(cast_for_log(&log).agents.len(), 3);
         assert!(cast_for_log(&EventLog::new()).agents.is_empty());
+        let mut only_structure = EventLog::new();
+        only_structure.push(0, EventKind::Judgment { judge: 0, a: 1, b: 4, winner: 4 });
+        only_structure.push(0, EventKind::Groups { groups: vec![vec![6]], label: "g".into() });
+        assert_eq!(cast_for_log(&only_structure).agents.len(), 7);
+    }
+
+    #[test]
+    fn html_export_ends_with_the_structure_of_a_structured_run() {
+        let (cast, log) = crate::fixture::structured("</script><b>x</b>");
+        let html = run_html(&RunData { cast, log, ..run_with_text("t") });
+        assert_eq!(html.matches("</script>").count(), 2, "only our two script blocks close");
+        let st = html.find(r#"<section id="st""#).expect("the structure section");
+        assert!(st > html.find(r#"<ol id="t""#).unwrap() && st < html.find("<script").unwrap());
+        assert!(!html.contains("https://"));
+        assert_eq!(html.matches("http://").count(), html.matches("http://www.w3.org/2000/svg").count());
     }
 
     #[test]

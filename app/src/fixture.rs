@@ -44,3 +44,25 @@ pub fn debate() -> (Cast, EventLog) {
     log.push(2, EventKind::Decision { answer: "B".into(), method: "majority".into(), correct: Some(true), is_final: true });
     (cast, log)
 }
+
+/// The debate with a team structure on top: a graph rewired once, importance scores, a
+/// pruned agent, groups, pairwise judgments, choices and a regret curve. `text` goes into
+/// every free-text field (names of scores, reasons, labels, choices), for escaping tests.
+#[cfg(test)]
+pub fn structured(text: &str) -> (Cast, EventLog) {
+    let (cast, mut log) = debate();
+    log.push(0, EventKind::Graph { edges: vec![(0, 1), (1, 2)] });
+    log.push(0, EventKind::Score { name: "importance".into(), agent: 0, value: 0.2 });
+    log.push(0, EventKind::Score { name: "importance".into(), agent: 1, value: 0.9 });
+    log.push(0, EventKind::Score { name: text.into(), agent: 2, value: -0.5 });
+    log.push(0, EventKind::Judgment { judge: 2, a: 0, b: 1, winner: 1 });
+    log.push(0, EventKind::Judgment { judge: 0, a: 1, b: 2, winner: 2 });
+    log.push(1, EventKind::Graph { edges: vec![(1, 2), (2, 0)] });
+    log.push(1, EventKind::Active { agent: 0, active: false, reason: text.into() });
+    log.push(1, EventKind::Groups { groups: vec![vec![0, 1], vec![2]], label: text.into() });
+    for (t, r) in [0.4, 0.7, 0.8].into_iter().enumerate() {
+        log.push(2, EventKind::Choice { name: "topology".into(), value: if t == 2 { text.into() } else { "parallel".into() } });
+        log.push(2, EventKind::Metric { name: "regret".into(), value: r });
+    }
+    (cast, log)
+}

@@ -5,7 +5,7 @@ use council_core::scenario::Scenario;
 
 /// The link payload for `s`, without the `#s=` prefix (what `Route::Shared` holds).
 pub fn encode(s: &Scenario) -> Result<String, String> {
-    let full = council_core::link::encode(s);
+    let full = council_core::link::encode(s).map_err(|e| e.to_string())?;
     Ok(full.strip_prefix("#s=").unwrap_or(&full).to_string())
 }
 

@@ -1,4 +1,5 @@
 //! Hash routes: `#/` gallery, `#/s/<id>` a built-in scenario, `#/runs` history, `#/about`,
+//! `#/train` learned orchestration,
 //! and `#s=<version>.<payload>` for a scenario shared by link. Parsing is pure so it is tested
 //! natively; the app listens to `hashchange` and re-parses.
 
@@ -14,6 +15,8 @@ pub enum Route {
     About,
     /// Local models and remote API profiles.
     Models,
+    /// Learned orchestration: train, store and compare conductor policies.
+    Train,
     /// A hash we do not know; the app shows the gallery with a message.
     Unknown(String),
 }
@@ -32,6 +35,7 @@ pub fn parse(hash: &str) -> Route {
         (Some("runs"), None, _) => Route::Runs,
         (Some("about"), None, _) => Route::About,
         (Some("models"), None, _) => Route::Models,
+        (Some("train"), None, _) => Route::Train,
         _ => Route::Unknown(h.to_string()),
     }
 }
@@ -45,6 +49,7 @@ pub fn href(route: &Route) -> String {
         Route::Runs => "#/runs".into(),
         Route::About => "#/about".into(),
         Route::Models => "#/models".into(),
+        Route::Train => "#/train".into(),
         Route::Unknown(h) => format!("#{h}"),
     }
 }
@@ -68,6 +73,7 @@ mod tests {
             ("#/s/debate-basic", Route::Scenario("debate-basic".into())),
             ("#/runs", Route::Runs),
             ("#/about", Route::About),
+            ("#/train", Route::Train),
             ("#s=1.abcDEF_-", Route::Shared("1.abcDEF_-".into())),
         ] {
             assert_eq!(parse(hash), route, "{hash}");

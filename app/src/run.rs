@@ -4,6 +4,7 @@
 use crate::cast::Cast;
 use crate::replay::{self, Frame, Landmarks};
 use council_core::event::EventLog;
+use council_core::structure::Structure;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub struct Player {
     pub speed: RwSignal<f64>,
     pub frame: Memo<Frame>,
     pub landmarks: Memo<Landmarks>,
+    /// Scores, graph, active set, groups, judgments and choices at the cursor (memos are
+    /// lazy: runs whose views never read it never fold it).
+    pub structure: Memo<Structure>,
 }
 
 impl Player {
@@ -56,7 +60,11 @@ impl Player {
             let r = run.get();
             replay::landmarks(r.log.events(), r.cast.agents.len())
         });
-        Player { run, cursor, playing: RwSignal::new(false), speed: RwSignal::new(8.0), frame, landmarks }
+        let structure = Memo::new(move |_| {
+            let c = cursor.get();
+            run.with(|r| Structure::at(r.log.events(), c))
+        });
+        Player { run, cursor, playing: RwSignal::new(false), speed: RwSignal::new(8.0), frame, landmarks, structure }
     }
 
     pub fn len(&self) -> usize {

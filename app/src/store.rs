@@ -5,6 +5,9 @@
 //! - v1: store `runs` (key path `id`): a small summary per run, for the list;
 //!   store `bodies` (key path `id`): the full run (scenario, cast, event log, metrics) as
 //!   JSON text, so any u64 seed and any log survive unchanged.
+//! - v2: store `policies` (key path `name`): trained conductor policies from the training
+//!   view ([`StoredPolicy`]: the policy file as JSON text, its reward curve and how it was
+//!   trained), which a scenario's conductor can follow (`mechanism.params.policy`).
 //!
 //! A run is written to both stores in one transaction, so a failure (quota!) leaves older
 //! runs exactly as they were. Errors come back as one readable sentence for the banner.
@@ -20,7 +23,7 @@ use indexed_db_futures::transaction::TransactionMode;
 use serde::{Deserialize, Serialize};
 
 pub const DB_NAME: &str = "council";
-pub const DB_VERSION: u32 = 1;
+pub const DB_VERSION: u32 = 2;
 
 /// The list entry for one stored run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,11 +61,68 @@ impl RunSummary {
 
 type Migration = fn(&Database) -> indexed_db_futures::Result<()>;
 
-const MIGRATIONS: [Migration; DB_VERSION as usize] = [|db| {
-    db.create_object_store("runs").with_key_path("id".into()).build()?;
-    db.create_object_store("bodies").with_key_path("id".into()).build()?;
-    Ok(())
-}];
+const MIGRATIONS: [Migration; DB_VERSION as usize] = [
+    |db| {
+        db.create_object_store("runs").with_key_path("id".into()).build()?;
+        db.create_object_store("bodies").with_key_path("id".into()).build()?;
+        Ok(())
+    },
+    |db| {
+        db.create_object_store("policies").with_key_path("name".into()).build()?;
+        Ok(())
+    },
+];
+
+/// A trained policy as the training view keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPolicy {
+    /// Also the name a scenario's conductor uses (`mechanism.params.policy`).
+    pub name: String,
+    pub created_ms: f64,
+    /// The policy file (`council_core::policy::PolicyNet` as JSON).
+    pub json: String,
+    /// Mean reward per training step.
+    pub curve: Vec<f64>,
+    pub seed: String,
+    pub steps: u32,
+    /// `wgpu` or `cpu`.
+    pub backend: String,
+    pub curve_hash: String,
+}
+
+impl StoredPolicy {
+    /// The network, checked (a stored record is read like any file).
+    pub fn net(&self) -> Result<council_core::policy::PolicyNet, String> {
+        council_core::policy::PolicyNet::from_json(&self.json).map_err(|e| format!("stored policy {}: {e}", self.name))
+    }
+}
+
+pub async fn save_policy(db: &Database, p: &StoredPolicy) -> Result<(), String> {
+    let tx = db.transaction("policies").with_mode(TransactionMode::Readwrite).build().map_err(explain)?;
+    tx.object_store("policies").map_err(explain)?.put(p.clone()).serde().map_err(explain)?.await.map_err(explain)?;
+    tx.commit().await.map_err(explain)
+}
+
+/// Stored policies, newest first (records this build cannot read are skipped).
+pub async fn list_policies(db: &Database) -> Result<Vec<StoredPolicy>, String> {
+    let tx = db.transaction("policies").build().map_err(explain)?;
+    let store = tx.object_store("policies").map_err(explain)?;
+    let mut out: Vec<StoredPolicy> = store.get_all().serde().map_err(explain)?.await.map_err(explain)?.flatten().collect();
+    out.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
+    Ok(out)
+}
+
+pub async fn load_policy(db: &Database, name: &str) -> Result<StoredPolicy, String> {
+    let tx = db.transaction("policies").build().map_err(explain)?;
+    let p: Option<StoredPolicy> = tx.object_store("policies").map_err(explain)?.get(name.to_string()).serde().map_err(explain)?.await.map_err(explain)?;
+    p.ok_or_else(|| format!("there is no stored policy named \"{name}\"; train one in the training view"))
+}
+
+pub async fn delete_policy(db: &Database, name: &str) -> Result<(), String> {
+    let tx = db.transaction("policies").with_mode(TransactionMode::Readwrite).build().map_err(explain)?;
+    tx.object_store("policies").map_err(explain)?.delete(name.to_string()).primitive().map_err(explain)?.await.map_err(explain)?;
+    tx.commit().await.map_err(explain)
+}
 
 /// Turns a storage error into a sentence a user can act on.
 pub fn explain(e: impl std::fmt::Display) -> String {

@@ -50,7 +50,7 @@ fn once(a: &DebateArgs, prefix_mib: usize) -> Result<(Local, String), CliError> 
 }
 
 pub fn debate(a: DebateArgs) -> CliResult {
-    crate::generate::check_model(&a.model)?;
+    crate::llm::check_model(&a.model)?;
     // The peer (no reuse) first, so the measured run cannot be helped by a warmer machine.
     let (without, hash_without) = once(&a, 0)?;
     let (with, hash_with) = once(&a, 256)?;

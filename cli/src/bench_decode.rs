@@ -13,8 +13,8 @@ use council_gpu::sampling::greedy;
 use council_gpu::wgpu_engine::{EngineOptions, bench::measure_decode, runner};
 use serde_json::{Value, json};
 
-use crate::generate::{chat_prompt, check_model};
-use crate::llm::load_tokenizer;
+use crate::generate::chat_prompt;
+use crate::llm::{MAX_THREADS, check_model, load_tokenizer};
 use crate::{CliError, CliResult};
 
 #[derive(Args)]
@@ -93,9 +93,17 @@ pub(crate) fn counts(flag: &str, text: &str, max: usize) -> Result<Vec<usize>, C
 
 pub fn decode(a: DecodeArgs) -> CliResult {
     check_model(&a.model)?;
-    let threads = counts("--threads", &a.threads, 64)?;
-    if a.tokens == 0 || a.repeats == 0 {
-        return Err(CliError::bad("--tokens and --repeats must be at least 1"));
+    let threads = counts("--threads", &a.threads, MAX_THREADS)?;
+    if threads.len() > 16 {
+        return Err(CliError::bad("--threads: at most 16 counts"));
+    }
+    // A benchmark measures what it is asked for, but not more threads than the machine has.
+    let machine = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(&t) = threads.iter().find(|&&t| t > machine) {
+        return Err(CliError::bad(format!("--threads {t}: this machine has {machine}")));
+    }
+    if a.tokens == 0 || a.repeats == 0 || a.tokens > 4096 || a.repeats > 100 {
+        return Err(CliError::bad("--tokens must be in 1..=4096 and --repeats in 1..=100"));
     }
     let batch = a.batch.as_deref().map(|b| counts("--batch", b, council_gpu::cpu::MAX_ROWS)).transpose()?;
     let tok = load_tokenizer(&a.model)?;

@@ -1,8 +1,7 @@
-//! `council generate` and `council score` (architecture.md §6) on a GGUF model, with the
+//! `council generate` and `council score` (docs/cli.md) on a GGUF model, with the
 //! CPU path or the WebGPU path (`--backend wgpu`, the default native adapter).
 
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,9 +9,12 @@ use clap::{Args, ValueEnum};
 use council_gpu::cpu::{CpuModel, Session, SessionOptions};
 use council_gpu::sampling::{Sampler, Sampling};
 use council_gpu::tokenizer::{ChatMessage, Tokenizer};
-use council_gpu::wgpu_engine::{EngineOptions, runner};
+use council_gpu::device::Gpu;
+use council_gpu::gguf::GgufFile;
+use council_gpu::wgpu_engine::{EngineOptions, WgpuEngine, runner};
 
-use crate::llm::load_tokenizer;
+use crate::llm::{context_of, load_model_header, thread_count};
+use crate::text::clean;
 use crate::{CliError, CliResult};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -26,7 +28,7 @@ pub enum Backend {
 pub struct EngineChoice {
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: Backend,
-    /// CPU threads (CPU backend).
+    /// CPU threads (CPU backend; 1 to 1024, lowered to the machine's count).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
 }
@@ -67,13 +69,17 @@ fn engine_err(e: impl std::fmt::Display) -> CliError {
     CliError::Failed(e.to_string())
 }
 
-pub(crate) fn check_model(model: &str) -> CliResult {
-    if Path::new(model).is_file() { Ok(()) } else { Err(CliError::bad(format!("{model}: no such model file"))) }
-}
-
 fn open_cpu(model: &str, threads: usize, ctx: usize) -> Result<Session, CliError> {
     let m = CpuModel::open(model).map_err(|e| CliError::bad(format!("{model}: {e}")))?;
-    Ok(Session::new(Arc::new(m), SessionOptions { max_ctx: ctx, n_threads: threads.max(1) }))
+    Ok(Session::new(Arc::new(m), SessionOptions { max_ctx: ctx, n_threads: threads }))
+}
+
+/// The WebGPU engine on the default adapter. No adapter is a failure of this machine
+/// (exit 1); a model the engine cannot load is bad input (exit 2), like on the CPU path.
+fn open_wgpu(model: &str, opts: &EngineOptions) -> Result<WgpuEngine, CliError> {
+    let file = GgufFile::open(model).map_err(|e| CliError::bad(format!("{model}: {e}")))?;
+    let gpu = pollster::block_on(Gpu::new()).map_err(|e| CliError::Failed(format!("no WebGPU adapter: {e}")))?;
+    WgpuEngine::load_gguf_blocking(&gpu, &file, opts).map_err(|e| CliError::bad(format!("{model}: on WebGPU: {e}")))
 }
 
 /// `user` (after an optional `system` message) in the model's chat template, ready for
@@ -93,8 +99,11 @@ pub(crate) fn chat_prompt(tok: &Tokenizer, model: &str, system: Option<&str>, us
 
 /// `council generate`: streams text in human mode; JSON with ids and speeds with --json.
 pub fn generate(a: GenerateArgs) -> CliResult {
-    check_model(&a.model)?;
-    let tok = load_tokenizer(&a.model)?;
+    if a.max_tokens == 0 {
+        return Err(CliError::bad("--max-tokens must be at least 1"));
+    }
+    let threads = thread_count(a.engine.threads)?;
+    let (tok, config) = load_model_header(&a.model)?;
     let text = if a.chat {
         chat_prompt(&tok, &a.model, a.system.as_deref(), &a.prompt)?
     } else {
@@ -106,9 +115,28 @@ pub fn generate(a: GenerateArgs) -> CliResult {
     {
         prompt.push(b);
     }
+    if text.len() > council_gpu::tokenizer::MAX_ENCODE_BYTES {
+        return Err(CliError::bad("the prompt is larger than the 1 MiB limit"));
+    }
     prompt.extend(tok.encode(&text, true));
     if prompt.is_empty() {
         return Err(CliError::bad("the prompt is empty"));
+    }
+    // Everything the engines size (KV cache, scratch) follows from this: check it first.
+    let context = context_of(&config);
+    if prompt.len() >= context {
+        return Err(CliError::bad(format!(
+            "the prompt is {} tokens, longer than the model's context of {context} (one position is left for the reply)",
+            prompt.len()
+        )));
+    }
+    let room = context - prompt.len();
+    if a.max_tokens > room {
+        return Err(CliError::bad(format!(
+            "--max-tokens {}: the prompt's {} tokens leave room for at most {room} in the model's context of {context}",
+            a.max_tokens,
+            prompt.len()
+        )));
     }
     let sampling = match (a.greedy, a.temperature) {
         (true, Some(_)) => return Err(CliError::bad("--greedy and --temperature exclude each other")),
@@ -119,18 +147,19 @@ pub fn generate(a: GenerateArgs) -> CliResult {
     .map_err(CliError::bad)?;
     let mut sampler = Sampler::new(sampling);
     let eog = tok.eog_ids();
-    let ctx = prompt.len() + a.max_tokens + 1;
+    let ctx = (prompt.len() + a.max_tokens + 1).min(context);
 
     let mut stream = tok.stream_decoder(false);
     let mut say = |id: u32| {
         if !a.json && !tok.is_eog(id) {
-            print!("{}", stream.push(id));
+            // The vocabulary comes from the model file: its pieces may hold escape codes.
+            print!("{}", clean(&stream.push(id)));
             let _ = std::io::stdout().flush();
         }
     };
     let (tokens, prefill_tok_s, decode_tok_s) = match a.engine.backend {
         Backend::Cpu => {
-            let mut s = open_cpu(&a.model, a.engine.threads, ctx)?;
+            let mut s = open_cpu(&a.model, threads, ctx)?;
             let t = Instant::now();
             let mut next = sampler.sample(s.prefill(&prompt).map_err(engine_err)?);
             let prefill = prompt.len() as f64 / t.elapsed().as_secs_f64();
@@ -149,7 +178,7 @@ pub fn generate(a: GenerateArgs) -> CliResult {
         }
         Backend::Wgpu => {
             let opts = EngineOptions { max_ctx: Some(ctx), ..Default::default() };
-            let mut engine = runner::open(Path::new(&a.model), &opts).map_err(engine_err)?;
+            let mut engine = open_wgpu(&a.model, &opts)?;
             let mut pick = |l: &[f32]| sampler.sample(l);
             let g = runner::generate(
                 &mut engine,
@@ -176,7 +205,7 @@ pub fn generate(a: GenerateArgs) -> CliResult {
             })
         );
     } else {
-        out!("{}", stream.finish());
+        out!("{}", clean(&stream.finish()));
         eprintln!("[{} prompt tokens, prefill {prefill_tok_s:.1} tok/s, {} generated, decode {decode_tok_s:.1} tok/s]", prompt.len(), tokens.len());
     }
     Ok(())
@@ -203,7 +232,10 @@ pub struct ScoreArgs {
 
 /// `council score`: teacher-forced top-k next-token logits at every position >= --from.
 pub fn score(a: ScoreArgs) -> CliResult {
-    check_model(&a.model)?;
+    let threads = thread_count(a.engine.threads)?;
+    if a.tokens.len() > 8 << 20 {
+        return Err(CliError::bad("--tokens is longer than 8 MiB"));
+    }
     let tokens: Vec<u32> = a
         .tokens
         .split(',')
@@ -219,9 +251,17 @@ pub fn score(a: ScoreArgs) -> CliResult {
     if a.top_k == 0 || a.top_k > 40 {
         return Err(CliError::bad("--top-k must be in 1..=40"));
     }
+    let (tok, config) = load_model_header(&a.model)?;
+    if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= tok.vocab_size()) {
+        return Err(CliError::bad(format!("--tokens: id {bad} is outside the vocabulary of {} tokens", tok.vocab_size())));
+    }
+    let context = context_of(&config);
+    if tokens.len() >= context {
+        return Err(CliError::bad(format!("--tokens: {} tokens, more than the model's context of {context}", tokens.len())));
+    }
     let positions: Vec<(usize, Vec<(u32, f32)>)> = match a.engine.backend {
         Backend::Cpu => {
-            let mut s = open_cpu(&a.model, a.engine.threads, tokens.len() + 1)?;
+            let mut s = open_cpu(&a.model, threads, tokens.len() + 1)?;
             let n_vocab = s.model().config().n_vocab;
             let all = s.logits_all(&tokens).map_err(|e| CliError::bad(e.to_string()))?;
             all.chunks(n_vocab)
@@ -232,7 +272,7 @@ pub fn score(a: ScoreArgs) -> CliResult {
         }
         Backend::Wgpu => {
             let opts = EngineOptions { max_ctx: Some(tokens.len() + 1), top_k: a.top_k.max(5), ..Default::default() };
-            let mut engine = runner::open(Path::new(&a.model), &opts).map_err(engine_err)?;
+            let mut engine = open_wgpu(&a.model, &opts)?;
             runner::score(&mut engine, &tokens, a.from, a.top_k).map_err(CliError::bad)?
         }
     };

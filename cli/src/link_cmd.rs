@@ -27,7 +27,7 @@ pub fn link(c: LinkCommand) -> CliResult {
     match c {
         LinkCommand::Encode { scenario, json } => {
             let s = load_scenario(&scenario)?;
-            let link = council_core::link::encode(&s);
+            let link = council_core::link::encode(&s).map_err(|e| CliError::bad(e.to_string()))?;
             if json {
                 print_json(&serde_json::json!({"link": link, "chars": link.len()}));
             } else {

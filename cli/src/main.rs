@@ -1,6 +1,7 @@
-//! `council`: the native driver. Its command contract is in shared/design/architecture.md §6:
-//! JSON on stdout with `--json`, human text otherwise; exit 0 on success, 2 on bad input
-//! with a one-line error on stderr (1 when something fails after the input was accepted).
+//! `council`: the native driver. Its command contract is in docs/cli.md: JSON on stdout
+//! with `--json`, human text otherwise; exit 0 on success, 2 on bad input with a one-line
+//! error on stderr (1 when something fails after the input was accepted); every input
+//! bounded before work is sized from it.
 
 /// `println!` that ends the process quietly when stdout is closed (e.g. piped to `head`).
 macro_rules! out {
@@ -24,6 +25,8 @@ mod link_cmd;
 mod llm;
 mod run_cmd;
 mod sweep_cmd;
+mod text;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -44,6 +47,8 @@ enum Command {
     Sweep(sweep_cmd::SweepArgs),
     /// List the built-in scenarios.
     Scenarios(run_cmd::ScenariosArgs),
+    /// Train the conductor's policy by policy gradient (needs the `train` feature: burn).
+    Train(train_cmd::TrainArgs),
     /// Share-link codec (the app's `#s=` links).
     #[command(subcommand)]
     Link(link_cmd::LinkCommand),
@@ -89,15 +94,16 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
             }
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
-            eprintln!("council: {first} (see --help)");
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
+            eprintln!("council: {} (see --help)", text::one_line(first));
             return ExitCode::from(2);
         }
     };
     let result = match cli.command {
         Command::Run(a) => run_cmd::run(a),
         Command::Sweep(a) => sweep_cmd::sweep(a),
+        Command::Train(a) => train_cmd::train(a),
         Command::Scenarios(a) => run_cmd::scenarios(a),
         Command::Link(c) => link_cmd::link(c),
         Command::Bench(c) => bench::bench(c),
@@ -118,16 +124,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BadInput(m)) => {
-            eprintln!("council: {}", one_line(&m));
+            eprintln!("council: {}", text::one_line(&m));
             ExitCode::from(2)
         }
         Err(CliError::Failed(m)) => {
-            eprintln!("council: {}", one_line(&m));
+            eprintln!("council: {}", text::one_line(&m));
             ExitCode::from(1)
         }
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.replace('\n', " ")
 }

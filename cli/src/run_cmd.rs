@@ -7,6 +7,7 @@ use council_core::{EventKind, Run, run_simulated_seed};
 
 use crate::agents::{self, BackendArgs};
 use crate::input::{load_scenario, print_json};
+use crate::text::clean;
 use crate::{CliError, CliResult};
 
 #[derive(Args)]
@@ -24,16 +25,34 @@ pub struct RunArgs {
     pub log: Option<String>,
     #[command(flatten)]
     pub llm: BackendArgs,
+    /// A trained conductor policy the scenario may name (`mechanism.params.policy`), from
+    /// `council train --out` or the page's export; repeatable.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub policy: Vec<String>,
 }
 
 pub fn run(a: RunArgs) -> CliResult {
     let scenario = load_scenario(&a.scenario)?;
     let seed = a.seed.unwrap_or(scenario.seed);
+    let mut policies = council_core::policy::Policies::new();
+    for p in &a.policy {
+        let (name, file) = p.split_once('=').ok_or_else(|| CliError::bad(format!("--policy {p}: expected NAME=FILE")))?;
+        let net = crate::train_cmd::read_policy(file)?;
+        // Greedy, with no records carried over: in a single run the conductor's probes
+        // (mechanism.params.probes) are what it knows of the workers.
+        let policy = council_core::policy::NetPolicy::greedy(net, Default::default());
+        policies.insert(name.to_string(), std::rc::Rc::new(policy));
+    }
     let backend = agents::open(&a.llm)?;
     let (r, llm) = match backend {
-        None => (run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?, None),
+        None if policies.is_empty() => (run_simulated_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?, None),
+        None => {
+            let mut run = Run::with_policies(&scenario, seed, policies).map_err(|e| CliError::bad(e.0))?;
+            council_core::engine::drive_simulated(&mut run);
+            (run.result(), None)
+        }
         Some(mut b) => {
-            let mut run = Run::with_seed(&scenario, seed).map_err(|e| CliError::bad(e.0))?;
+            let mut run = Run::with_policies(&scenario, seed, policies).map_err(|e| CliError::bad(e.0))?;
             let counts = agents::drive(std::slice::from_mut(&mut run), b.as_mut())?;
             (run.result(), Some((b, counts)))
         }
@@ -60,7 +79,7 @@ pub fn run(a: RunArgs) -> CliResult {
         }));
     } else {
         let title = if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title };
-        out!("{title} (seed {seed})");
+        out!("{} (seed {seed})", clean(title));
         for e in r.log.events() {
             let line = match &e.kind {
                 EventKind::Note { text } => format!("  [round {}] {text}", e.round),
@@ -80,19 +99,20 @@ pub fn run(a: RunArgs) -> CliResult {
                 EventKind::Error { message, .. } => format!("  [round {}] error: {message}", e.round),
                 _ => continue,
             };
-            out!("{line}");
+            // Names, answers and notes may come from a stranger's link or a model's reply.
+            out!("{}", clean(&line));
         }
         let s = &r.summary;
         out!(
             "final answer {} (truth {}), {} calls, {} tokens, {} messages, log {}",
-            s.final_answer.as_deref().unwrap_or("none"),
-            s.truth,
+            clean(s.final_answer.as_deref().unwrap_or("none")),
+            clean(&s.truth),
             s.asks,
             s.tokens,
             s.messages,
             r.log_hash
         );
-        let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{k}={}", fmt_num(*v))).collect();
+        let m: Vec<String> = r.metrics.0.iter().map(|(k, v)| format!("{}={}", clean(k), fmt_num(*v))).collect();
         out!("metrics: {}", m.join(" "));
         if let Some((b, _)) = &llm {
             out!("{}", b.summary());
@@ -134,7 +154,7 @@ pub fn scenarios(a: ScenariosArgs) -> CliResult {
         print_json(&json!({ "scenarios": list }));
     } else {
         for s in &all {
-            out!("{:<26} {:<14} {}", s.id, s.family, s.title);
+            out!("{:<26} {:<14} {}", s.id, s.family, clean(&s.title));
         }
     }
     Ok(())

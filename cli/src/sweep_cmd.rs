@@ -4,11 +4,12 @@ use clap::Args;
 use serde_json::json;
 
 use council_core::Run;
-use council_core::sweep::{ConfigResult, SweepResult, configs, parse_set, run_sweep, seed_for, summarize};
+use council_core::sweep::{ConfigResult, SweepResult, check_size, configs, parse_set, run_sweep, seed_for, summarize};
 
 use crate::agents::{self, Backend, BackendArgs, DriveCounts};
 use crate::input::{load_scenario, print_json};
 use crate::run_cmd::fmt_num;
+use crate::text::clean;
 use crate::{CliError, CliResult};
 
 #[derive(Args)]
@@ -65,8 +66,10 @@ fn llm_sweep(scenario: &council_core::Scenario, sets: &[council_core::sweep::Set
 }
 
 pub fn sweep(a: SweepArgs) -> CliResult {
-    let scenario = load_scenario(&a.scenario)?;
     let sets = a.sets.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(CliError::bad)?;
+    // The sweep's size is known from the flags alone: refuse it before reading anything.
+    check_size(&sets, a.seeds).map_err(|e| CliError::bad(e.0))?;
+    let scenario = load_scenario(&a.scenario)?;
     let (result, llm) = match agents::open(&a.llm)? {
         None => (run_sweep(&scenario, &sets, a.seeds).map_err(|e| CliError::bad(e.0))?, None),
         Some(mut b) => {
@@ -96,9 +99,9 @@ pub fn sweep(a: SweepArgs) -> CliResult {
         print_json(&json!({ "configs": configs, "backend": backend }));
     } else {
         let shown: Vec<String> = if a.metrics.is_empty() { vec!["accuracy".into(), "tokens".into(), "calls".into()] } else { a.metrics.clone() };
-        out!("{} — {} seeds per config", if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title }, a.seeds);
+        out!("{} — {} seeds per config", clean(if scenario.title.is_empty() { &scenario.mechanism.kind } else { &scenario.title }), a.seeds);
         for c in &result.configs {
-            let label: Vec<String> = c.set.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let label: Vec<String> = c.set.iter().map(|(k, v)| clean(&format!("{k}={v}")).into_owned()).collect();
             let label = if label.is_empty() { "(base)".to_string() } else { label.join(" ") };
             let cells: Vec<String> = shown
                 .iter()

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::{AgentId, EventKind, EventLog};
 use crate::exchange::purpose_has_truth;
 pub use crate::exchange::{AgentReply, AskRequest, PeerView};
+use crate::policy::{Policies, Policy};
 use crate::rng::Rng;
 use crate::scenario::Scenario;
 use crate::spec::ScenarioError;
@@ -57,6 +58,8 @@ pub struct Ctx {
     graph: Rc<Graph>,
     seed: u64,
     shared: Rc<RefCell<Shared>>,
+    /// Policies the driver supplied by name (a conductor may be told to follow one).
+    policies: Rc<Policies>,
 }
 
 impl Ctx {
@@ -78,6 +81,10 @@ impl Ctx {
     }
     pub fn name(&self, agent: AgentId) -> &str {
         &self.scenario.agents[agent as usize].name
+    }
+    /// The policy the driver supplied under `name`, if any.
+    pub fn policy(&self, name: &str) -> Option<Rc<dyn Policy>> {
+        self.policies.get(name).cloned()
     }
     /// A seeded stream for the mechanism's own choices.
     pub fn rng(&self, label: &str) -> Rng {
@@ -254,11 +261,16 @@ impl Run {
     /// Drivers call `Run::new` / `Run::with_seed` (in `registry`), which validate the
     /// scenario and look the mechanism up first.
     pub fn start(scenario: &Scenario, seed: u64, start: StartMechanism) -> Result<Self, ScenarioError> {
+        Self::start_with_policies(scenario, seed, start, Policies::new())
+    }
+
+    /// `start`, with named policies the mechanism may follow (see `policy`).
+    pub fn start_with_policies(scenario: &Scenario, seed: u64, start: StartMechanism, policies: Policies) -> Result<Self, ScenarioError> {
         let task = Rc::new(crate::tasks::generate(&scenario.task, seed, scenario.agents.len()));
         let graph = Rc::new(crate::topology::build(&scenario.topology, scenario.agents.len(), seed));
         let scenario = Rc::new(scenario.clone());
         let shared = Rc::new(RefCell::new(Shared::default()));
-        let ctx = Ctx { scenario: scenario.clone(), task: task.clone(), graph, seed, shared: shared.clone() };
+        let ctx = Ctx { scenario: scenario.clone(), task: task.clone(), graph, seed, shared: shared.clone(), policies: Rc::new(policies) };
         let future = start(ctx)?;
         let mut run = Run { scenario, task, seed, shared, future: Some(future), pending: vec![], slots: vec![], error: None };
         run.step();

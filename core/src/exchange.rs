@@ -43,7 +43,8 @@ pub struct AskRequest {
     pub role: String,
     /// The agent's backend.
     pub backend: Backend,
-    /// `answer`, `revise`, `reflect`, `judge`, `check`, `bid`, `plan` or `solve`.
+    /// `answer`, `revise`, `reflect`, `judge`, `check`, `bid`, `plan`, `solve` or `probe`
+    /// (a calibration item the environment grades; asked like `answer`).
     pub purpose: String,
     pub round: u32,
     /// The question text.
@@ -189,5 +190,5 @@ impl AgentReply {
 
 /// Purposes whose answer is judged against the truth of what was asked.
 pub fn purpose_has_truth(purpose: &str) -> bool {
-    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge" | "speculate" | "fuse")
+    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge" | "probe" | "speculate" | "fuse")
 }

@@ -33,6 +33,9 @@
 //! Event log ([`event`]): `Event { seq, round, kind }` with kinds ask, answer, message
 //! {from, to[]}, vote, rank, decision, metric, note, error. `EventLog::to_jsonl`,
 //! `from_jsonl`, `hash`. Replay = re-reading the log; every view is a function of it.
+//! Structure ([`structure`]): `Structure::at(events, cursor)` folds the structure events
+//! (score, graph, active, groups, judgment, choice) and metrics into what the views draw;
+//! `structure::curves(events)` gives each metric's series with a stable x axis.
 //!
 //! Metrics ([`metrics`]): `metrics::compute(&log) -> Metrics` (a sorted name → value
 //! map: accuracy, consensus, rounds_to_consensus, calls, tokens, messages,
@@ -44,7 +47,7 @@
 //! worker calls per run), `sweep::seed_for(&scenario, i)`, `sweep::summarize(&runs) ->
 //! BTreeMap<name, Stat{mean, lo, hi}>`, and `sweep::run_sweep(...)` for the whole loop.
 //!
-//! Share links ([`link`]): `link::encode(&scenario) -> "#s=1.<payload>"`,
+//! Share links ([`link`]): `link::encode(&scenario) -> Result<"#s=1.<payload>", LinkError>`,
 //! `link::decode(text) -> Result<Scenario, LinkError>` (accepts a full URL, `#s=...`,
 //! `s=...` or the bare payload).
 //!
@@ -63,10 +66,13 @@
 // (checked by core/tests/module_layers.rs).
 pub mod determinism;
 pub mod rng;
+pub mod strict_json;
 pub mod spec;
 pub mod event;
+pub mod structure;
 pub mod backend;
 pub mod tasks;
+pub mod policy;
 pub mod topology;
 pub mod society;
 pub mod argument;

@@ -6,9 +6,16 @@
 //! built-in: a lightly edited built-in becomes a link of a few dozen characters.
 //!
 //! Decoding never trusts the input: the text is size-checked before anything else
-//! (> 64 KiB rejected), the inflated size is bounded (256 KiB), the JSON is parsed into
-//! the typed scenario (unknown fields rejected) and fully validated (every value checked
-//! against its range, sizes bounded), and every failure is a one-line `LinkError`.
+//! (> 64 KiB rejected), the version must be exactly `1` (not `+1` or `01`), the payload
+//! must be canonical base64url, the deflate stream must end where the payload ends (no
+//! junk after it) and inflate to at most 256 KiB, the JSON must have no repeated key in
+//! any object (`strict_json`), and it is parsed into the typed scenario (unknown fields
+//! rejected) and fully validated (every value checked against its range, sizes
+//! bounded). Every failure is a one-line `LinkError`.
+//!
+//! Encoding refuses what decoding would refuse: `encode` validates the scenario, decodes
+//! its own result and returns an error unless that gives the same scenario back, so every
+//! link it hands out opens (a scenario too large for a link gets an error, not a link).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,8 +45,10 @@ fn err<T>(m: impl Into<String>) -> Result<T, LinkError> {
     Err(LinkError(m.into()))
 }
 
-/// The link fragment for `scenario`: `#s=1.<payload>`.
-pub fn encode(scenario: &Scenario) -> String {
+/// The link fragment for `scenario`: `#s=1.<payload>`, or why no link can carry it
+/// (an invalid scenario, or one whose link would be refused by [`decode`]).
+pub fn encode(scenario: &Scenario) -> Result<String, LinkError> {
+    scenario.validate().map_err(|e| LinkError(e.0))?;
     let full = scenario.to_value();
     let mut best = compress(&full);
     if let Ok(base) = crate::builtin(&scenario.id) {
@@ -52,7 +61,13 @@ pub fn encode(scenario: &Scenario) -> String {
             best = diff;
         }
     }
-    format!("#s={LINK_VERSION}.{}", URL_SAFE_NO_PAD.encode(best))
+    let link = format!("#s={LINK_VERSION}.{}", URL_SAFE_NO_PAD.encode(best));
+    // The decoder is the definition of a good link: hand out only what it accepts.
+    match decode(&link) {
+        Ok(back) if back == *scenario => Ok(link),
+        Ok(_) => err("the scenario does not survive a round trip through a link"),
+        Err(e) => Err(e),
+    }
 }
 
 fn compress(v: &Value) -> Vec<u8> {
@@ -75,23 +90,57 @@ pub fn decode(text: &str) -> Result<Scenario, LinkError> {
     let Some((version, payload)) = t.split_once('.') else {
         return err("expected <version>.<payload> after #s=");
     };
+    // Exactly the digits the encoder writes: `+1`, `01` or ` 1` are other texts.
+    let canonical = !version.is_empty()
+        && version.len() <= 9
+        && version.bytes().all(|b| b.is_ascii_digit())
+        && !(version.len() > 1 && version.starts_with('0'));
+    if !canonical {
+        return err(format!("version \"{}\" is not a number", shown(version)));
+    }
     match version.parse::<u32>() {
         Ok(LINK_VERSION) => {}
         Ok(v) => return err(format!("version {v} is not supported by this build (it reads version {LINK_VERSION})")),
-        Err(_) => return err(format!("version \"{}\" is not a number", version.chars().take(16).collect::<String>())),
+        Err(_) => return err(format!("version \"{}\" is not a number", shown(version))),
     }
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|e| LinkError(format!("payload is not base64url: {e}")))?;
-    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&bytes, MAX_INFLATED_BYTES).map_err(|e| {
-        if matches!(e.status, miniz_oxide::inflate::TINFLStatus::HasMoreOutput) {
-            LinkError(format!("payload inflates beyond {MAX_INFLATED_BYTES} bytes"))
-        } else {
-            LinkError("payload is not valid deflate data".into())
-        }
-    })?;
+    if payload.is_empty() {
+        return err("the payload is empty");
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|e| LinkError(format!("payload is not base64url: {e}")))?;
+    let json = inflate(&bytes)?;
     let text = std::str::from_utf8(&json).map_err(|_| LinkError("payload is not UTF-8 text".into()))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| LinkError(format!("payload is not JSON: {e}")))?;
+    let value = crate::strict_json::parse(text).map_err(|e| LinkError(format!("payload is not JSON: {e}")))?;
     let value = resolve_base(value)?;
     Scenario::from_value(value).map_err(|e| LinkError(e.0))
+}
+
+/// At most 32 characters of untrusted text, with control characters escaped, for messages.
+fn shown(text: &str) -> String {
+    text.chars().take(32).collect::<String>().escape_debug().to_string()
+}
+
+/// Inflates a raw deflate stream of at most [`MAX_INFLATED_BYTES`] that must end exactly
+/// where `bytes` end.
+fn inflate(bytes: &[u8]) -> Result<Vec<u8>, LinkError> {
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    // One byte of room past the limit tells "exactly the limit" from "more than it".
+    let mut out = vec![0u8; MAX_INFLATED_BYTES + 1];
+    let mut state = DecompressorOxide::new();
+    let (status, consumed, written) =
+        decompress(&mut state, bytes, &mut out, 0, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+    match status {
+        TINFLStatus::Done if written > MAX_INFLATED_BYTES => err(format!("payload inflates beyond {MAX_INFLATED_BYTES} bytes")),
+        TINFLStatus::Done if consumed != bytes.len() => {
+            err(format!("{} bytes of junk after the compressed data", bytes.len() - consumed))
+        }
+        TINFLStatus::Done => {
+            out.truncate(written);
+            Ok(out)
+        }
+        TINFLStatus::HasMoreOutput => err(format!("payload inflates beyond {MAX_INFLATED_BYTES} bytes")),
+        _ => err("payload is not valid deflate data"),
+    }
 }
 
 fn resolve_base(value: Value) -> Result<Value, LinkError> {
@@ -191,10 +240,10 @@ mod tests {
     #[test]
     fn every_builtin_round_trips_and_is_short() {
         for s in crate::builtins() {
-            let link = encode(&s);
+            let link = encode(&s).unwrap();
             let mut full = s.clone();
             full.id.clear();
-            println!("link size {:<26} {:>3} chars as a built-in, {:>4} chars in full", s.id, link.len(), encode(&full).len());
+            println!("link size {:<26} {:>3} chars as a built-in, {:>4} chars in full", s.id, link.len(), encode(&full).unwrap().len());
             assert!(link.len() < 90, "{}: {} chars", s.id, link.len());
             assert_eq!(decode(&link).unwrap(), s, "{}", s.id);
             assert_eq!(decode(&format!("https://council.example/play{link}")).unwrap(), s);
@@ -206,14 +255,14 @@ mod tests {
         let mut s = crate::builtin("debate").unwrap();
         s.agents[2].traits.accuracy = 0.9;
         s.mechanism.params["rounds"] = 4.into();
-        let link = encode(&s);
+        let link = encode(&s).unwrap();
         println!("link size of an edited built-in: {} chars", link.len());
         assert!(link.len() < 160, "{link}");
         assert_eq!(decode(&link).unwrap(), s);
         // Without an id it must carry everything.
         s.id.clear();
         s.card = None;
-        let link = encode(&s);
+        let link = encode(&s).unwrap();
         assert_eq!(decode(&link).unwrap(), s);
     }
 
@@ -229,7 +278,7 @@ mod tests {
             "task":{"kind":"multiple_choice","params":{"difficulty_range":[0.4,0.9]}},"seed":42}"#,
         )
         .unwrap();
-        let link = encode(&s);
+        let link = encode(&s).unwrap();
         println!("link size of a typical 4-agent scenario: {} chars", link.len());
         assert!(link.len() <= 600, "{} chars", link.len());
         assert_eq!(decode(&link).unwrap(), s);
@@ -256,6 +305,69 @@ mod tests {
         let unknown_base = miniz_oxide::deflate::compress_to_vec(br#"{"$base":"nope","$patch":{}}"#, 10);
         assert!(e(&format!("#s=1.{}", URL_SAFE_NO_PAD.encode(unknown_base))).contains("unknown built-in"));
     }
+
+    /// A link for `json` as the encoder would write it, with `junk` appended to the
+    /// compressed bytes.
+    fn link_of(json: &str, junk: &[u8]) -> String {
+        let mut z = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 10);
+        z.extend_from_slice(junk);
+        format!("#s=1.{}", URL_SAFE_NO_PAD.encode(z))
+    }
+
+    #[test]
+    fn only_the_canonical_form_of_a_link_is_accepted() {
+        let good = encode(&crate::builtin("debate").unwrap()).unwrap();
+        let payload = good.strip_prefix("#s=1.").unwrap();
+        assert!(decode(&good).is_ok());
+        let e = |t: &str| decode(t).unwrap_err().0;
+        for v in ["+1", "01", "1 ", " 1", "-1", "1e0", "0x1", "１"] {
+            assert!(e(&format!("#s={v}.{payload}")).contains("is not a number"), "version {v:?}");
+        }
+        assert!(e("#s=1.").contains("empty"));
+        assert!(e(&format!("#s=1.{payload}=")).contains("base64url"), "padding is not written, so not read");
+        let json = r#"{"$base":"debate","$patch":{}}"#;
+        assert!(decode(&link_of(json, b"")).is_ok());
+        assert_eq!(e(&link_of(json, b"\0")), "1 bytes of junk after the compressed data");
+        assert_eq!(e(&link_of(json, b"junk")), "4 bytes of junk after the compressed data");
+        // Two deflate streams back to back: the second is junk too.
+        let z = miniz_oxide::deflate::compress_to_vec(json.as_bytes(), 10);
+        assert!(e(&link_of(json, &z)).contains("junk after the compressed data"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_in_links_as_in_files() {
+        let e = |json: &str| decode(&link_of(json, b"")).unwrap_err().0;
+        assert!(e(r#"{"$base":"debate","$base":"debate","$patch":{}}"#).contains("duplicate key \"$base\""));
+        assert!(e(r#"{"$base":"debate","$patch":{"seed":1,"seed":2}}"#).contains("duplicate key \"seed\""));
+        let dup_param = r#"{"agents":[{"name":"A"}],"mechanism":{"kind":"debate","params":{"rounds":1,"rounds":9}},"task":{"kind":"multiple_choice"}}"#;
+        assert!(e(dup_param).contains("duplicate key \"rounds\""));
+        assert!(Scenario::from_json(dup_param).unwrap_err().0.contains("duplicate key \"rounds\""), "a file says the same");
+    }
+
+    #[test]
+    fn encode_refuses_what_decode_would_refuse() {
+        // Invalid: the validation message, and no link.
+        let mut s = crate::builtin("debate").unwrap();
+        s.agents[0].traits.accuracy = 3.0;
+        assert_eq!(encode(&s).unwrap_err().0, "agent 0: accuracy 3 out of [0,1]");
+        // Valid but too big for a link: 128 agents with 4,000 bytes of incompressible roles.
+        let mut rng = crate::rng::Rng::new(7);
+        let mut s = crate::builtin("debate").unwrap();
+        s.id.clear();
+        s.card = None;
+        let proto = s.agents[0].clone();
+        s.agents = (0..crate::scenario::MAX_AGENTS)
+            .map(|i| {
+                let mut a = proto.clone();
+                a.name = format!("A{i}");
+                a.role = (0..crate::scenario::MAX_TEXT).map(|_| (b'a' + rng.below(26) as u8) as char).collect();
+                a
+            })
+            .collect();
+        s.validate().unwrap();
+        let e = encode(&s).unwrap_err().0;
+        assert!(e.contains("longer than") || e.contains("inflates beyond"), "{e}");
+    }
 }
 
 /// Deterministic mutation fuzzer for the decoder: no input may panic. The normal test
@@ -271,12 +383,12 @@ mod fuzz {
         let mut out = Vec::new();
         for s in crate::builtins() {
             let json = serde_json::to_string(&s.to_value()).unwrap();
-            out.push((encode(&s), json));
+            out.push((encode(&s).unwrap(), json));
         }
         let mut s = crate::builtin("reconcile").unwrap();
         s.id.clear();
         let json = serde_json::to_string(&s.to_value()).unwrap();
-        out.push((encode(&s), json));
+        out.push((encode(&s).unwrap(), json));
         out
     }
 
@@ -346,6 +458,9 @@ mod fuzz {
             };
             if let Ok(s) = decode(&input) {
                 ok += 1;
+                // Encode and decode accept the same set: what one reads, the other writes.
+                let again = encode(&s).unwrap_or_else(|e| panic!("decoded {input:?} but cannot re-encode it: {e}"));
+                assert_eq!(decode(&again).as_ref(), Ok(&s));
                 // A decoded scenario must also run without panicking (sampled: runs cost more).
                 if ok % 50 == 1 {
                     executed += 1;

@@ -43,7 +43,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("instruction", "what the mechanism asks for this time, in plain words"),
     ("reply_format", "how to lay out the reply (Answer/Confidence lines) for this ask"),
     ("round", "the round number (0 is the first answer)"),
-    ("purpose", "answer, revise, reflect, judge, check, bid, plan or solve"),
+    ("purpose", "answer, revise, reflect, judge, check, bid, plan, solve or probe"),
     ("own", "the agent's previous answer, confidence and reasoning"),
     ("own_answer", "the agent's previous answer alone"),
     ("peers", "the other agents' answers, confidences and reasoning, one per line"),
@@ -62,6 +62,7 @@ pub const DEFAULTS: &[(&str, &str)] = &[
         "You are one of several agents solving a problem together. Be brief and use the reply format exactly.",
     ),
     ("answer", "{{question}}\n{{#options}}{{options}}\n{{/options}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
+    ("probe", "{{question}}\n{{#options}}{{options}}\n{{/options}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
     ("solve", "{{question}}\n{{#options}}{{options}}\n{{/options}}You are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
     (
         "revise",
@@ -83,12 +84,16 @@ pub const DEFAULTS: &[(&str, &str)] = &[
         "check",
         "{{question}}\n{{#options}}{{options}}\n{{/options}}Proposed answer: {{target}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}Is the proposed answer correct?\n{{reply_format}}",
     ),
+    (
+        "fortytwo.judge",
+        "{{question}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{#peers}}Their answers:\n{{peers}}\n{{/peers}}Candidates:\n{{candidates}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\nWhich candidate is right?\n{{reply_format}}",
+    ),
     ("bid", "{{question}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}How likely are you to answer this correctly?\n{{reply_format}}"),
     ("plan", "{{question}}\nYou are {{name}}.{{#role}} {{role}}{{/role}}\n{{#instruction}}{{instruction}}\n{{/instruction}}{{reply_format}}"),
 ];
 
 /// Keys a scenario may override: `system`, any purpose, or `<mechanism>.<purpose>`.
-pub const PURPOSES: &[&str] = &["answer", "revise", "reflect", "judge", "check", "bid", "plan", "solve"];
+pub const PURPOSES: &[&str] = &["answer", "revise", "reflect", "judge", "check", "bid", "plan", "solve", "probe"];
 
 /// Most overrides a scenario may carry.
 pub const MAX_OVERRIDES: usize = 32;
@@ -232,7 +237,8 @@ fn letters(n: usize) -> String {
 
 /// "B (66)" for option letters, so a peer's choice reads without looking it up.
 fn shown_answer(r: &AskRequest, answer: &str) -> String {
-    if r.format == "option" {
+    // A judge's options are the candidates themselves, not the question's lettered options.
+    if r.format == "option" && r.purpose != "judge" {
         let a = answer.trim();
         if let Some(i) = (0..r.options.len()).find(|&i| letter(i).eq_ignore_ascii_case(a)) {
             return format!("{} ({})", letter(i), r.options[i]);

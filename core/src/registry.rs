@@ -73,6 +73,14 @@ impl Run {
         scenario.validate()?;
         Run::start(scenario, seed, starter(&scenario.mechanism.kind)?)
     }
+
+    /// Starts a run with `seed` and named policies the mechanism may follow (the
+    /// conductor's `policy` param names one); policies the scenario does not name are
+    /// ignored.
+    pub fn with_policies(scenario: &Scenario, seed: u64, policies: crate::policy::Policies) -> Result<Self, ScenarioError> {
+        scenario.validate()?;
+        Run::start_with_policies(scenario, seed, starter(&scenario.mechanism.kind)?, policies)
+    }
 }
 
 /// Runs a scenario to the end with simulated agents (its own seed).

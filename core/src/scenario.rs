@@ -234,6 +234,13 @@ impl Scenario {
     /// Reads JSON text into a scenario without validating it (`Scenario::from_json`, in
     /// `registry`, validates too). Errors name the JSON path.
     pub fn deserialize_json(text: &str) -> Result<Self, ScenarioError> {
+        // serde keeps the last of two equal keys inside `params`; links refuse them, so
+        // files do too (the typed parse below already refuses repeated struct fields).
+        if let Err(e) = crate::strict_json::parse(text)
+            && e.to_string().starts_with("duplicate key")
+        {
+            return err(format!("scenario: {}", strip_position(&e.to_string())));
+        }
         let de = &mut serde_json::Deserializer::from_str(text);
         let s: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -295,10 +302,12 @@ impl Scenario {
                 self.version
             ));
         }
-        for (name, text) in [("title", &self.title), ("description", &self.description), ("hook", &self.hook)] {
-            if text.len() > MAX_TEXT {
-                return err(format!("{name}: longer than {MAX_TEXT} bytes"));
-            }
+        check_line("title", &self.title, MAX_LINE)?;
+        check_line("hook", &self.hook, MAX_LINE)?;
+        check_text("description", &self.description, MAX_TEXT)?;
+        check_line("id", &self.id, 64)?;
+        if let Some(card) = &self.card {
+            card.validate()?;
         }
         if !self.family.is_empty() && !["deliberation", "architectures", "orchestration", "engine"].contains(&self.family.as_str()) {
             return err(format!(
@@ -317,14 +326,13 @@ impl Scenario {
         }
         crate::topology::validate(&self.topology, self.agents.len())?;
         crate::tasks::validate(&self.task)?;
-        for path in &self.ui.locked {
-            if path.len() > 200 {
-                return err("ui.locked: path longer than 200 bytes");
-            }
-        }
         if self.ui.locked.len() > 64 {
             return err("ui.locked: at most 64 paths");
         }
+        for path in &self.ui.locked {
+            check_line("ui.locked", path, 200)?;
+        }
+        check_line("ui.view", &self.ui.view, 32)?;
         crate::prompt::validate_overrides(&self.prompts).map_err(ScenarioError)?;
         Ok(())
     }
@@ -338,19 +346,86 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// Longest one-line text (title, hook, paper title).
+pub const MAX_LINE: usize = 300;
+/// Longest paper-card link.
+pub const MAX_URL: usize = 2_048;
+
+/// A one-line field: at most `max` bytes and no control characters at all (names and
+/// titles end up in terminals, where ESC sequences would act, and in one-line layouts).
+pub fn check_line(name: &str, text: &str, max: usize) -> Result<(), ScenarioError> {
+    if text.len() > max {
+        return err(format!("{name}: longer than {max} bytes"));
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return err(format!("{name}: control character {} is not allowed", c.escape_unicode()));
+    }
+    Ok(())
+}
+
+/// A multi-line field: at most `max` bytes; newlines and tabs, but no other control
+/// characters (ESC, CR, DEL, the C1 range).
+pub fn check_text(name: &str, text: &str, max: usize) -> Result<(), ScenarioError> {
+    if text.len() > max {
+        return err(format!("{name}: longer than {max} bytes"));
+    }
+    if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n' && c != '\t') {
+        return err(format!("{name}: control character {} is not allowed", c.escape_unicode()));
+    }
+    Ok(())
+}
+
+impl PaperCard {
+    /// Every field bounded and free of control characters; the link is an absolute
+    /// `http(s)://` URL (it becomes an `<a href>` in the page: no `javascript:`, `data:`
+    /// or relative links).
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        check_line("card.paper", &self.paper, MAX_LINE)?;
+        if self.paper.trim().is_empty() {
+            return err("card.paper: empty");
+        }
+        if !(1900..=2200).contains(&self.year) {
+            return err(format!("card.year {} out of [1900,2200]", self.year));
+        }
+        check_url("card.link", &self.link)?;
+        check_text("card.summary", &self.summary, MAX_TEXT)?;
+        check_text("card.look_for", &self.look_for, MAX_TEXT)?;
+        check_text("card.simulation", &self.simulation, MAX_TEXT)?;
+        Ok(())
+    }
+}
+
+/// An absolute `http://` or `https://` URL with a host, without spaces, control
+/// characters, quotes or angle brackets.
+pub fn check_url(name: &str, url: &str) -> Result<(), ScenarioError> {
+    check_line(name, url, MAX_URL)?;
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        let shown: String = url.chars().take(24).collect();
+        return err(format!("{name}: \"{shown}\" is not an http:// or https:// link"));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with('@') || host.starts_with(':') {
+        return err(format!("{name}: the link has no host"));
+    }
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')) {
+        return err(format!("{name}: character {} is not allowed in a link", c.escape_debug()));
+    }
+    Ok(())
+}
+
 fn validate_agent(i: usize, a: &Agent) -> Result<(), ScenarioError> {
     if a.name.trim().is_empty() {
         return err(format!("agent {i}: name is empty"));
     }
-    if a.name.len() > 64 {
-        return err(format!("agent {i}: name longer than 64 bytes"));
-    }
-    if a.role.len() > MAX_TEXT {
-        return err(format!("agent {i}: role longer than {MAX_TEXT} bytes"));
-    }
-    if a.model.len() > 64 {
-        return err(format!("agent {i}: model name longer than 64 bytes"));
-    }
+    check_line(&format!("agent {i}: name"), &a.name, 64)?;
+    check_text(&format!("agent {i}: role"), &a.role, MAX_TEXT)?;
+    check_line(&format!("agent {i}: model"), &a.model, 64)?;
+    check_line(&format!("agent {i}: backend"), &a.backend.to_string(), crate::backend::MAX_BACKEND_NAME)?;
     let t = &a.traits;
     for (name, v) in [
         ("accuracy", t.accuracy),
@@ -368,9 +443,7 @@ fn validate_agent(i: usize, a: &Agent) -> Result<(), ScenarioError> {
         return err(format!("agent {i}: expertise has more than 32 domains"));
     }
     for (d, v) in &t.expertise {
-        if d.len() > 64 {
-            return err(format!("agent {i}: expertise domain name longer than 64 bytes"));
-        }
+        check_line(&format!("agent {i}: expertise domain"), d, 64)?;
         check_unit(&format!("agent {i}: expertise \"{d}\""), *v)?;
     }
     Ok(())
@@ -437,6 +510,66 @@ mod tests {
         assert!(crate::registry::run_simulated_seed(&s, 1).is_ok());
         v["agents"] = (0..=MAX_AGENTS).map(|i| serde_json::json!({"name": format!("A{i}")})).collect::<Vec<_>>().into();
         assert_eq!(Scenario::from_value(v).unwrap_err().0, format!("agents: {} agents, at most {MAX_AGENTS}", MAX_AGENTS + 1));
+    }
+
+    #[test]
+    fn card_links_are_http_only_and_every_card_field_is_bounded() {
+        let card = |link: &str| {
+            let mut v = base();
+            v["card"] = serde_json::json!({"paper": "A paper", "year": 2023, "link": link, "summary": "s", "look_for": "l"});
+            Scenario::from_value(v)
+        };
+        for ok in ["https://arxiv.org/abs/2305.14325", "http://example.org", "HTTPS://Example.org/a?b=c#d"] {
+            assert!(card(ok).is_ok(), "{ok}");
+        }
+        for bad in ["javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "data:text/html,x", "//evil.example",
+            "/relative", "https://", "https:///path", "https://@x", "ftp://x.org", "https://x.org/\"onmouseover=\"x", "https://x.org/<b>", "https://x.org/a b"] {
+            assert!(card(bad).is_err(), "{bad} accepted");
+        }
+        assert!(card("javascript:alert(1)").unwrap_err().0.contains("is not an http:// or https:// link"));
+        let big = |field: &str, text: String| {
+            let mut v = base();
+            v["card"] = serde_json::json!({"paper": "P", "year": 2023, "link": "https://x.org", "summary": "s", "look_for": "l"});
+            v["card"][field] = text.into();
+            Scenario::from_value(v).map(|_| ()).map_err(|e| e.0)
+        };
+        assert_eq!(big("summary", "x".repeat(7_000_000)).unwrap_err(), format!("card.summary: longer than {MAX_TEXT} bytes"));
+        assert_eq!(big("look_for", "x".repeat(MAX_TEXT + 1)).unwrap_err(), format!("card.look_for: longer than {MAX_TEXT} bytes"));
+        assert_eq!(big("paper", "x".repeat(MAX_LINE + 1)).unwrap_err(), format!("card.paper: longer than {MAX_LINE} bytes"));
+        assert_eq!(big("link", format!("https://x.org/{}", "a".repeat(MAX_URL))).unwrap_err(), format!("card.link: longer than {MAX_URL} bytes"));
+        assert!(big("summary", "two\nlines\tand a tab".into()).is_ok());
+        assert!(big("summary", "bell \u{7}".into()).unwrap_err().contains("control character"));
+        let mut v = base();
+        v["card"] = serde_json::json!({"paper": "P", "year": 99999, "link": "https://x.org", "summary": "s", "look_for": "l"});
+        assert!(Scenario::from_value(v).unwrap_err().0.contains("card.year 99999"));
+    }
+
+    #[test]
+    fn names_and_titles_refuse_control_characters() {
+        let with = |path: &[&str], text: &str| {
+            let mut v = base();
+            let mut node = &mut v;
+            for p in &path[..path.len() - 1] {
+                node = match p.parse::<usize>() {
+                    Ok(i) => &mut node[i],
+                    Err(_) => &mut node[*p],
+                };
+            }
+            node[path[path.len() - 1]] = text.into();
+            Scenario::from_value(v).map(|_| ()).map_err(|e| e.0)
+        };
+        let esc = "red \u{1b}[31m text";
+        assert_eq!(with(&["agents", "0", "name"], esc).unwrap_err(), "agent 0: name: control character \\u{1b} is not allowed");
+        assert!(with(&["title"], esc).unwrap_err().starts_with("title: control character"));
+        assert!(with(&["title"], "line\nbreak").unwrap_err().starts_with("title: control character"));
+        assert!(with(&["hook"], "\u{9b}31m").unwrap_err().starts_with("hook: control character"), "C1 CSI too");
+        assert!(with(&["description"], esc).unwrap_err().starts_with("description: control character"));
+        assert!(with(&["description"], "carriage\rreturn").is_err());
+        assert!(with(&["description"], "Two\nparagraphs\n\n\tindented").is_ok());
+        assert!(with(&["agents", "1", "role"], esc).unwrap_err().starts_with("agent 1: role: control character"));
+        assert!(with(&["agents", "1", "backend"], "local:\u{1b}x").unwrap_err().starts_with("agent 1: backend: control character \\u{1b}"));
+        assert!(with(&["title"], &"t".repeat(MAX_LINE + 1)).unwrap_err().contains("longer than"));
+        assert!(with(&["title"], "Ünïcode titles — fine ✓").is_ok());
     }
 
     #[test]

@@ -19,7 +19,11 @@ use crate::scenario::{Scenario, ScenarioError};
 
 /// Most configs one sweep may expand to, and most seeds per config.
 pub const MAX_CONFIGS: usize = 10_000;
-pub const MAX_SEEDS: u32 = 1_000_000;
+pub const MAX_SEEDS: u32 = MAX_RUNS as u32;
+/// Most runs (configs × seeds) one sweep may ask for: about 10 s for the 5-agent
+/// built-ins on one core. A run's cost grows with agents and rounds (a 128-agent mesh
+/// costs ~200x a 5-agent one), so big teams take longer within the same bound.
+pub const MAX_RUNS: u64 = 100_000;
 
 /// One `--set path=v1,v2,...`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,26 +41,50 @@ pub fn parse_set(text: &str) -> Result<SetSpec, String> {
         return Err(format!("--set {text}: bad path \"{path}\""));
     }
     let mut out = Vec::new();
-    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
+    let (mut depth, mut quoted, mut escaped, mut start) = (0i32, false, false, 0usize);
     let bytes = values.as_bytes();
     for i in 0..=bytes.len() {
         let c = bytes.get(i).copied();
         match c {
+            _ if escaped => escaped = false,
+            Some(b'\\') if quoted => escaped = true,
             Some(b'"') => quoted = !quoted,
             Some(b'[' | b'{') if !quoted => depth += 1,
-            Some(b']' | b'}') if !quoted => depth -= 1,
+            Some(b']' | b'}') if !quoted => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("--set {text}: a closing bracket without its opening one"));
+                }
+            }
+            None if depth != 0 || quoted => {
+                return Err(format!("--set {text}: unbalanced brackets or quotes"));
+            }
             Some(b',') | None if depth == 0 && !quoted => {
                 let item = values[start..i].trim();
                 if item.is_empty() {
                     return Err(format!("--set {text}: empty value"));
                 }
-                out.push(serde_json::from_str(item).unwrap_or_else(|_| Value::String(item.to_string())));
+                out.push(set_value(item).map_err(|e| format!("--set {text}: {e}"))?);
                 start = i + 1;
             }
             _ => {}
         }
     }
     Ok(SetSpec { path: path.to_string(), values: out })
+}
+
+/// One `--set` value: JSON when it looks like JSON (a list, an object, a quoted string,
+/// a number, true/false/null), else a bare word taken as a string. Text that starts like a
+/// list, object or string but does not parse is an error, not a string.
+fn set_value(item: &str) -> Result<Value, String> {
+    match crate::strict_json::parse(item) {
+        Ok(v) => Ok(v),
+        Err(e) if item.starts_with(['[', '{', '"']) => {
+            let shown: String = item.chars().take(40).collect();
+            Err(format!("{shown} is not valid JSON ({e})"))
+        }
+        Err(_) => Ok(Value::String(item.to_string())),
+    }
 }
 
 /// Sets `path` to `v` inside a scenario's JSON value.
@@ -124,10 +152,7 @@ pub struct SweepConfig {
 /// Expands the grid (cartesian product, first `--set` varying slowest); each config is
 /// validated, and the error names the config.
 pub fn configs(base: &Scenario, sets: &[SetSpec]) -> Result<Vec<SweepConfig>, ScenarioError> {
-    let total = sets.iter().try_fold(1usize, |acc, s| acc.checked_mul(s.values.len()).filter(|&x| x <= MAX_CONFIGS));
-    let Some(total) = total else {
-        return Err(ScenarioError(format!("sweep: more than {MAX_CONFIGS} configs")));
-    };
+    let total = config_count(sets)?;
     let base_value = base.to_value();
     let mut out = Vec::with_capacity(total);
     for idx in 0..total {
@@ -150,6 +175,31 @@ pub fn configs(base: &Scenario, sets: &[SetSpec]) -> Result<Vec<SweepConfig>, Sc
         out.push(SweepConfig { set, scenario });
     }
     Ok(out)
+}
+
+/// How many configs `sets` expand to (at least one value per set, at most [`MAX_CONFIGS`]).
+pub fn config_count(sets: &[SetSpec]) -> Result<usize, ScenarioError> {
+    if let Some(s) = sets.iter().find(|s| s.values.is_empty()) {
+        return Err(ScenarioError(format!("sweep: --set {} has no values", s.path)));
+    }
+    let total = sets.iter().try_fold(1usize, |acc, s| acc.checked_mul(s.values.len()).filter(|&x| x <= MAX_CONFIGS));
+    total.ok_or_else(|| ScenarioError(format!("sweep: more than {MAX_CONFIGS} configs")))
+}
+
+/// Checks a whole sweep's size before any of it runs: `seeds` per config in
+/// [1, MAX_SEEDS] and configs × seeds at most [`MAX_RUNS`].
+pub fn check_size(sets: &[SetSpec], seeds: u32) -> Result<(), ScenarioError> {
+    if seeds == 0 || seeds > MAX_SEEDS {
+        return Err(ScenarioError(format!("sweep: seeds {seeds} out of [1,{MAX_SEEDS}]")));
+    }
+    let configs = config_count(sets)?;
+    let runs = configs as u64 * u64::from(seeds);
+    if runs > MAX_RUNS {
+        return Err(ScenarioError(format!(
+            "sweep: {configs} configs x {seeds} seeds = {runs} runs, more than the limit of {MAX_RUNS} runs per sweep"
+        )));
+    }
+    Ok(())
 }
 
 /// The seed of run `i` (same for every config).
@@ -182,33 +232,91 @@ pub struct Stat {
 
 impl Stat {
     pub fn of(values: &[f64]) -> Stat {
-        let n = values.len();
+        let mut acc = StatAcc::default();
+        for &v in values {
+            acc.push(v);
+        }
+        acc.stat()
+    }
+}
+
+/// A [`Stat`] built one value at a time in constant memory (sum for the mean, Welford's
+/// update for the variance, min and max), so a sweep's memory does not grow with seeds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatAcc {
+    n: u64,
+    sum: f64,
+    welford_mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for StatAcc {
+    fn default() -> Self {
+        Self { n: 0, sum: 0.0, welford_mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+}
+
+impl StatAcc {
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        let d = x - self.welford_mean;
+        self.welford_mean += d / self.n as f64;
+        self.m2 += d * (x - self.welford_mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    pub fn stat(&self) -> Stat {
+        let n = self.n;
         if n == 0 {
             return Stat { mean: f64::NAN, lo: f64::NAN, hi: f64::NAN, n: 0 };
         }
-        let mean = values.iter().sum::<f64>() / n as f64;
+        let mean = self.sum / n as f64;
         if n < 2 {
             return Stat { mean, lo: mean, hi: mean, n: 1 };
         }
-        let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n as f64 - 1.0);
+        let var = self.m2 / (n as f64 - 1.0);
         let half = 1.96 * libm::sqrt(var / n as f64);
         // Keep the interval inside the observed range (a share cannot exceed 1).
-        let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-        Stat { mean, lo: (mean - half).max(min), hi: (mean + half).min(max), n: n as u32 }
+        Stat { mean, lo: (mean - half).max(self.min), hi: (mean + half).min(self.max), n: n.min(u64::from(u32::MAX)) as u32 }
+    }
+}
+
+/// Per-metric accumulators over runs (a metric missing from a run is left out for it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary(BTreeMap<String, StatAcc>);
+
+impl Summary {
+    pub fn add(&mut self, run: &Metrics) {
+        for (k, v) in &run.0 {
+            if v.is_finite() {
+                match self.0.get_mut(k) {
+                    Some(acc) => acc.push(*v),
+                    None => {
+                        let mut acc = StatAcc::default();
+                        acc.push(*v);
+                        self.0.insert(k.clone(), acc);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> BTreeMap<String, Stat> {
+        self.0.iter().map(|(k, a)| (k.clone(), a.stat())).collect()
     }
 }
 
 /// Per-metric statistics over runs (a metric missing from a run is left out for it).
 pub fn summarize(runs: &[Metrics]) -> BTreeMap<String, Stat> {
-    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut s = Summary::default();
     for r in runs {
-        for (k, v) in &r.0 {
-            if v.is_finite() {
-                values.entry(k.clone()).or_default().push(*v);
-            }
-        }
+        s.add(r);
     }
-    values.into_iter().map(|(k, v)| (k, Stat::of(&v))).collect()
+    s.stats()
 }
 
 /// Results of one config.
@@ -225,14 +333,17 @@ pub struct SweepResult {
 }
 
 /// Runs every config for `seeds` seeds.
+/// Runs every config for `seeds` seeds (the size is checked first: [`check_size`]);
+/// statistics are accumulated run by run, so memory does not grow with seeds.
 pub fn run_sweep(base: &Scenario, sets: &[SetSpec], seeds: u32) -> Result<SweepResult, ScenarioError> {
-    if seeds == 0 || seeds > MAX_SEEDS {
-        return Err(ScenarioError(format!("sweep: seeds {seeds} out of [1,{MAX_SEEDS}]")));
-    }
+    check_size(sets, seeds)?;
     let mut results = Vec::new();
     for c in configs(base, sets)? {
-        let runs: Vec<Metrics> = (0..seeds).map(|i| run_config_seed(&c.scenario, seed_for(&c.scenario, i))).collect();
-        results.push(ConfigResult { set: c.set, runs: seeds, metrics: summarize(&runs) });
+        let mut summary = Summary::default();
+        for i in 0..seeds {
+            summary.add(&run_config_seed(&c.scenario, seed_for(&c.scenario, i)));
+        }
+        results.push(ConfigResult { set: c.set, runs: seeds, metrics: summary.stats() });
     }
     Ok(SweepResult { configs: results })
 }
@@ -256,6 +367,35 @@ mod tests {
         assert!(parse_set("rounds").is_err());
         assert!(parse_set("a..b=1").is_err());
         assert!(parse_set("a=1,").is_err());
+        // Values that start like JSON must be JSON: no silent zero-value or string sets.
+        for bad in ["x=[[[1", "x=[1,2", "x=1]", "x={\"a\":1", "x=\"open", "x=[1,2]]", "x={\"a\":1,\"a\":2}", "x=[1,]"] {
+            let e = parse_set(bad).unwrap_err();
+            assert!(e.starts_with(&format!("--set {bad}: ")), "{bad}: {e}");
+        }
+        assert_eq!(parse_set("x=\"a,b\",\"c\\\",d\"").unwrap().values, vec![Value::from("a,b"), Value::from("c\",d")]);
+    }
+
+    #[test]
+    fn sweep_size_is_bounded_before_anything_runs() {
+        let sets = vec![parse_set("agents.*.traits.accuracy=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1").unwrap()];
+        assert!(check_size(&sets, (MAX_RUNS / 10) as u32).is_ok());
+        let e = run_sweep(&base(), &sets, (MAX_RUNS / 10) as u32 + 1).unwrap_err().0;
+        assert_eq!(e, format!("sweep: 10 configs x {} seeds = {} runs, more than the limit of {MAX_RUNS} runs per sweep", MAX_RUNS / 10 + 1, MAX_RUNS + 10));
+        assert!(run_sweep(&base(), &[], 1_000_000).unwrap_err().0.contains("out of [1,"));
+        assert!(run_sweep(&base(), &[], 0).is_err());
+        let empty = SetSpec { path: "x".into(), values: vec![] };
+        assert!(run_sweep(&base(), &[empty], 1).unwrap_err().0.contains("has no values"));
+    }
+
+    #[test]
+    fn streamed_statistics_match_the_two_pass_formula() {
+        let v: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 101) as f64 / 7.0).collect();
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+        let s = Stat::of(&v);
+        assert_eq!(s.mean, mean);
+        assert!((s.hi - s.mean - 1.96 * (var / n).sqrt()).abs() < 1e-12);
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn links_from_the_earlier_format_open_and_run() {
         assert!(params.keys().all(|k| !k.contains("penalty") && k != "merge_error"), "{kind}: {params:?}");
         assert!(run_simulated(&s).unwrap().summary.final_answer.is_some(), "{kind} runs");
         // Re-encoding writes the current version, and it round-trips.
-        assert_eq!(link::decode(&link::encode(&s)).unwrap(), s);
+        assert_eq!(link::decode(&link::encode(&s).unwrap()).unwrap(), s);
         n += 1;
     }
     assert_eq!(n, 3);

@@ -102,8 +102,9 @@ const TRAP = () => {
   document.addEventListener('securitypolicyviolation', e => hits.push(`csp ${e.violatedDirective}`));
 };
 
-async function trappedPage() {
-  const page = await env.newPage();
+async function trappedPage({ bypassCSP = false } = {}) {
+  const context = bypassCSP ? await env.browser.newContext({ bypassCSP: true }) : null;
+  const page = await env.newPage({ context });
   await page.addInitScript(TRAP);
   page.dialogs = [];
   page.on('dialog', d => { page.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
@@ -152,15 +153,23 @@ function assertMarkersShown(text, indices, where) {
   assert.deepEqual(missing, [], `${where}: these payloads are not shown as text`);
 }
 
+// Scenarios refuse control characters (one-line fields all of them, multi-line fields all
+// but newline and tab; tests/tests/hostile.rs checks the refusal), so in scenario files and
+// links a payload that carries one goes into one-line fields as its marker only, and into
+// multi-line fields with those characters dropped. The run-log import below keeps them.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const oneLine = (s, fallback) => (CONTROL.test(s) ? fallback : s);
+const multiLine = s => s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '');
+
 // A scenario whose agents carry payloads: names where they fit in 64 bytes, all as roles.
 function scenarioWith(indices, title) {
   const agents = indices.map(n => ({
-    name: Buffer.byteLength(PAYLOADS[n]) <= 64 ? PAYLOADS[n] : `${marker(n)} agent`,
-    role: PAYLOADS[n],
+    name: Buffer.byteLength(PAYLOADS[n]) <= 64 ? oneLine(PAYLOADS[n], `${marker(n)} agent`) : `${marker(n)} agent`,
+    role: multiLine(PAYLOADS[n]),
     traits: { accuracy: 0.6 },
   }));
   return {
-    title, description: PAYLOADS.join(' | ').slice(0, 3900),
+    title: oneLine(title, title.split(' ')[0]), description: multiLine(PAYLOADS.join(' | ')).slice(0, 3900),
     agents,
     mechanism: { kind: 'debate', params: { rounds: 1 } },
     task: { kind: 'multiple_choice', params: {} },
@@ -176,7 +185,8 @@ test(`the corpus has at least 50 distinct payloads (${PAYLOADS.length})`, () => 
 });
 
 test('the traps work: payloads inserted as HTML do fire (so a silent run below means inert)', async () => {
-  const page = await trappedPage();
+  // With the page's Content-Security-Policy set aside, so the handlers can run at all.
+  const page = await trappedPage({ bypassCSP: true });
   await openApp(env, '#/about', page);
   // img onerror, an entity-encoded handler, an alert (Chromium runs neither <svg onload> nor
   // <script> inserted through innerHTML, so those are not used for this check).
@@ -186,6 +196,18 @@ test('the traps work: payloads inserted as HTML do fire (so a silent run below m
   await page.waitForTimeout(200);
   assert.deepEqual(page.dialogs, ['49']);
   await assert.rejects(assertInert(page, 'self-check'), /script ran/);
+  await page.context().close();
+});
+
+test("under the page's CSP the same inserted payloads do not run, and the trap reports the refusal", async () => {
+  const page = await trappedPage();
+  await openApp(env, '#/about', page);
+  await page.evaluate(ps => { const d = document.createElement('div'); d.innerHTML = ps.join(''); document.querySelector('main').appendChild(d); }, [1, 45, 49].map(n => PAYLOADS[n]));
+  await page.waitForFunction(() => (window.__xss || []).length >= 3, null, { timeout: 10_000 });
+  await page.waitForTimeout(200);
+  const seen = await page.evaluate(() => window.__xss);
+  assert.ok(seen.every(s => s === 'csp script-src-attr'), `only CSP refusals: ${seen}`);
+  assert.deepEqual(page.dialogs, []);
   await page.context().close();
 });
 
@@ -302,4 +324,82 @@ test('payloads in a shared link open as text in the editor and run without execu
     assert.deepEqual(page.errors.filter(e => !/clipboard/i.test(e)), []);
     await page.context().close();
   }
+});
+
+test('a shared paper card whose URL is javascript: or data: is shown as text, never as a link', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'council-xss-'));
+  for (const [mark, link] of [[90, 'javascript:__hit(90)'], [91, ' JaVaScRiPt:__hit(91)'], [92, 'data:text/html,<script>top.__hit(92)</script>'], [93, 'https://user@evil.example/']]) {
+    const scenario = scenarioWith([0], `card ${mark}`);
+    scenario.card = { paper: `Q${mark}Z paper`, year: 2024, link, summary: 's', look_for: 'l' };
+    const file = path.join(dir, `card${mark}.json`);
+    fs.writeFileSync(file, JSON.stringify(scenario));
+    let hash;
+    try {
+      const out = execFileSync(CLI, ['link', 'encode', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      hash = out.slice(out.indexOf('#'));
+    } catch {
+      continue; // the core refuses such a card outright: nothing can reach the page
+    }
+    const page = await trappedPage();
+    await openApp(env, hash, page);
+    await page.waitForSelector('[data-testid=editor], [data-testid=error-banner]');
+    if (await page.locator('[data-testid=editor]').count()) {
+      await page.click('[data-testid=tab-paper]');
+      await page.waitForSelector('[data-testid=paper-card]');
+      assert.equal(await page.locator('[data-testid=paper-card] a').count(), 0, `${link}: no link is made`);
+      assert.match(await page.textContent('[data-testid=paper-card]'), new RegExp(`Q${mark}Z paper`));
+      assert.equal(await page.locator('[data-testid=paper-link-refused]').count(), 1);
+      await page.click('[data-testid=paper-card] h3');
+    }
+    await assertInert(page, `paper card ${link}`);
+    await page.context().close();
+  }
+});
+
+test('payloads in structure events (score names, reasons, group labels, choices) stay text in the graph, the structure panel and the export', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'council-xss-'));
+  const logFile = path.join(dir, 'debate.jsonl');
+  execFileSync(CLI, ['run', 'builtin:debate', '--log', logFile]);
+  const events = fs.readFileSync(logFile, 'utf8').trim().split('\n').map(l => JSON.parse(l));
+  const round = events[events.length - 1].round;
+  const shown = [];
+  for (const n of indices) {
+    const push = e => events.push({ seq: events.length, round, ...e });
+    switch (n % 4) {
+      case 0: push({ kind: 'score', name: PAYLOADS[n], agent: n % 5, value: n / 10 }); shown.push(n); break;
+      case 1: push({ kind: 'active', agent: n % 5, active: false, reason: PAYLOADS[n] }); break;
+      case 2: push({ kind: 'groups', groups: [[n % 5, (n + 1) % 5], [(n + 2) % 5]], label: PAYLOADS[n] }); break;
+      default: push({ kind: 'choice', name: 'topology', value: PAYLOADS[n] }); shown.push(n);
+    }
+  }
+  // The latest reason per agent and the latest groups' label are the ones on screen.
+  const last = kind => indices.filter(n => n % 4 === kind);
+  shown.push(...last(1).slice(-5), last(2).at(-1));
+  const jsonl = events.map(e => JSON.stringify(e)).join('\n') + '\n';
+  const page = await trappedPage();
+  await openApp(env, '#/s/debate', page);
+  await page.waitForSelector('[data-testid=run-view]');
+  await page.setInputFiles('[data-testid=import-file]', { name: 'xss-structure.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(jsonl) });
+  await page.waitForFunction(k => Number(window.wasmBindings.current_log_len()) === k, events.length);
+  await page.waitForSelector('[data-testid=structure] [data-testid=choices]');
+  await page.waitForSelector('[data-testid=hull]');
+  await assertInert(page, 'structure panel and graph');
+  const text = await page.evaluate(() => {
+    const parts = [document.querySelector('[data-testid=structure]').textContent];
+    document.querySelectorAll('[data-testid=graph] title, [data-testid=graph] text').forEach(e => parts.push(e.textContent));
+    return parts.join('\n');
+  });
+  assertMarkersShown(text, shown, 'structure panel and graph');
+
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-html]')]);
+  const offline = await trappedPage();
+  await offline.route('**/*', r => r.abort());
+  await offline.setContent(fs.readFileSync(await dl.path(), 'utf8'));
+  await offline.waitForSelector('#st');
+  assertMarkersShown(await offline.textContent('#st'), shown, 'HTML export structure section');
+  await assertInert(offline, 'HTML export structure section');
+  assert.equal(await offline.evaluate(() => document.querySelectorAll('script').length), 2, 'only the export\'s own two scripts');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+  await offline.context().close();
 });

@@ -27,17 +27,17 @@ const CHROMIUM_ARGS = [
 ];
 
 /**
- * Starts the server and the browser. Returns { url, browser, newPage, close }.
+ * Starts the server and the browser (`args`: extra Chromium flags). Returns { url, browser, newPage, close }.
  * Playwright's `launch` gives Chromium a fresh temporary profile. `newPage()` opens a page
  * in a new context (its own storage, like a fresh browser) unless one is passed, and
  * records console errors and page errors into `page.errors` (tests assert it is empty).
  */
-export async function launch({ mounts = {} } = {}) {
+export async function launch({ mounts = {}, args = [] } = {}) {
   if (!fs.existsSync(path.join(DIST, 'index.html'))) {
     throw new Error(`no app build at ${DIST}: run \`trunk build --release\` (scripts/test does)`);
   }
   const server = await startStaticServer({ root: DIST, mounts });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...args] })
     .catch(e => { throw new Error(`cannot start Chromium at ${CHROMIUM}: ${e.message}`); });
 
   async function newPage({ context = null } = {}) {

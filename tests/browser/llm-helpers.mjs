@@ -154,7 +154,9 @@ export async function dumpIndexedDb(page, name = 'council') {
   }, name);
 }
 
-/** Saves the app's backend settings (what the Models & keys page writes) before load. */
+/** Saves the app's backend settings before load. A profile key given here is in plain text,
+ *  as versions before sealed keys saved it: the app seals it before it mounts (see
+ *  app/src/backends/keys.rs; app-keys.test.mjs checks that path). */
 export async function presetSettings(context, settings) {
   await context.addInitScript(s => {
     if (!localStorage.getItem('council.backends.v1')) localStorage.setItem('council.backends.v1', s);

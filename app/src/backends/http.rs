@@ -1,13 +1,14 @@
-//! Streaming HTTP in the page: `fetch` with a body read through a `ReadableStream`
-//! reader, cancellable with an `AbortController`, with a time limit on the response
-//! headers and on every pause between chunks. Nothing here logs a request or its headers
-//! (they hold the API key).
+//! Streaming HTTP in the page: a gloo-net request whose body is read chunk by chunk as
+//! a stream (wasm-streams over the response's `ReadableStream`), cancellable with an
+//! `AbortController`, with a time limit on the response headers and on every pause
+//! between chunks. Nothing here logs a request or its headers (they hold the API key).
 
-use futures::FutureExt;
-use js_sys::{Reflect, Uint8Array};
+use futures::{FutureExt, StreamExt};
+use gloo_net::http::{Headers, Request};
+use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+use web_sys::AbortController;
 
 use super::protocol::HttpRequest;
 
@@ -60,32 +61,42 @@ fn js_msg(e: &JsValue) -> String {
 }
 
 fn is_abort(e: &JsValue) -> bool {
-    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).is_some_and(|n| n == "AbortError")
+    js_sys::Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).is_some_and(|n| n == "AbortError")
+}
+
+/// A gloo-net error as a `FetchError`: an abort is the user's Stop, anything else the network.
+fn from_gloo(e: gloo_net::Error) -> FetchError {
+    match e {
+        gloo_net::Error::JsError(j) if j.name == "AbortError" => FetchError::Aborted,
+        gloo_net::Error::JsError(j) => FetchError::Network(j.message),
+        other => FetchError::Network(other.to_string()),
+    }
+}
+
+/// The request's headers. Built on `web_sys::Headers` directly because gloo-net's
+/// `header()` throws on a value the browser refuses (a key pasted with odd characters),
+/// where this answers with a sentence.
+fn headers_of(req: &HttpRequest) -> Result<Headers, FetchError> {
+    let h = web_sys::Headers::new().map_err(|e| FetchError::Network(js_msg(&e)))?;
+    for (k, v) in &req.headers {
+        h.set(k, v).map_err(|_| FetchError::Network(format!("header {k} has characters a browser cannot send")))?;
+    }
+    Ok(Headers::from_raw(h))
 }
 
 /// POSTs `req` and hands each body chunk to `on_bytes` as it arrives. `controller`
 /// cancels it (the run's Stop button); `timeout_ms` bounds the wait for headers and for
 /// each chunk.
 pub async fn post_stream(req: &HttpRequest, controller: &AbortController, timeout_ms: u32, on_bytes: &mut dyn FnMut(&[u8])) -> Result<(), FetchError> {
-    let headers = Headers::new().map_err(|e| FetchError::Network(js_msg(&e)))?;
-    for (k, v) in &req.headers {
-        headers.set(k, v).map_err(|_| FetchError::Network(format!("header {k} has characters a browser cannot send")))?;
-    }
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_headers(&headers);
-    init.set_body(&JsValue::from_str(&req.body));
-    init.set_signal(Some(&controller.signal()));
-    // Never send cookies to an API; the key is in the headers.
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    let request = Request::new_with_str_and_init(&req.url, &init).map_err(|e| FetchError::Network(js_msg(&e)))?;
-    let promise = fetch(&request)?;
-    let resp = within(timeout_ms, async {
-        JsFuture::from(promise).await.map_err(|e| if is_abort(&e) { FetchError::Aborted } else { FetchError::Network(js_msg(&e)) })
-    })
-    .await;
-    let resp: Response = match resp {
-        Ok(r) => r.unchecked_into(),
+    let request = Request::post(&req.url)
+        .headers(headers_of(req)?)
+        .abort_signal(Some(&controller.signal()))
+        // Never send cookies to an API; the key is in the headers.
+        .credentials(web_sys::RequestCredentials::Omit)
+        .body(req.body.as_str())
+        .map_err(from_gloo)?;
+    let resp = match within(timeout_ms, async { request.send().await.map_err(from_gloo) }).await {
+        Ok(r) => r,
         Err(e) => {
             controller.abort();
             return Err(e);
@@ -93,45 +104,33 @@ pub async fn post_stream(req: &HttpRequest, controller: &AbortController, timeou
     };
     let status = resp.status();
     if !(200..300).contains(&status) {
-        let retry_after = resp.headers().get("retry-after").ok().flatten();
-        let body = match resp.text() {
-            Ok(p) => within(timeout_ms, async { Ok(JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default()) }).await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
+        let retry_after = resp.headers().get("retry-after");
+        let body = within(timeout_ms, async { Ok(resp.text().await.unwrap_or_default()) }).await.unwrap_or_default();
         return Err(FetchError::Status { status, body: body.chars().take(2000).collect(), retry_after });
     }
-    let Some(stream) = resp.body() else { return Ok(()) };
-    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let Some(body) = resp.body() else { return Ok(()) };
+    let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
     loop {
         let next = within(timeout_ms, async {
-            JsFuture::from(reader.read()).await.map_err(|e| if is_abort(&e) { FetchError::Aborted } else { FetchError::Network(js_msg(&e)) })
+            match chunks.next().await {
+                None => Ok(None),
+                Some(Ok(v)) => Ok(Some(v)),
+                Some(Err(e)) if is_abort(&e) => Err(FetchError::Aborted),
+                Some(Err(e)) => Err(FetchError::Network(js_msg(&e))),
+            }
         })
         .await;
-        let chunk = match next {
-            Ok(c) => c,
+        match next {
+            Ok(None) => return Ok(()),
+            Ok(Some(v)) => {
+                if let Ok(arr) = v.dyn_into::<Uint8Array>() {
+                    on_bytes(&arr.to_vec());
+                }
+            }
             Err(e) => {
                 controller.abort();
                 return Err(e);
             }
-        };
-        let done = Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
-        if done {
-            return Ok(());
         }
-        if let Ok(v) = Reflect::get(&chunk, &"value".into())
-            && let Ok(arr) = v.dyn_into::<Uint8Array>()
-        {
-            on_bytes(&arr.to_vec());
-        }
-    }
-}
-
-fn fetch(request: &Request) -> Result<js_sys::Promise, FetchError> {
-    if let Some(w) = web_sys::window() {
-        return Ok(w.fetch_with_request(request));
-    }
-    match js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>() {
-        Ok(g) => Ok(g.fetch_with_request(request)),
-        Err(_) => Err(FetchError::Network("no fetch in this context".into())),
     }
 }

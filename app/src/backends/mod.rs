@@ -1,7 +1,8 @@
 //! LLM backends in the page: remote chat APIs (OpenAI-compatible, Anthropic, Ollama)
 //! with streaming, retries, timeouts and cancel; local GGUF models (see `crate::models`);
 //! the driver loop that answers a run's asks with them; the settings where the user's
-//! profiles and keys live (localStorage only); the live panel and the consent gate.
+//! profiles live (localStorage) and their keys, sealed with WebCrypto (`keys`); the live
+//! panel and the consent gate.
 //!
 //! # What the page shows (selectors for the browser tests)
 //!
@@ -14,7 +15,7 @@
 //! | driver status line | `[data-testid=live-status]` |
 //! | remote calls used / cap | `[data-testid=remote-calls]` |
 //! | per-agent tokens and cost | `[data-testid=agent-usage][data-agent="<i>"]` (`data-error` when it failed) |
-//! | settings page `#/models` | profiles `[data-testid=profile-row][data-profile="<name>"]`, form fields `profile-name`, `profile-kind`, `profile-url`, `profile-key`, `profile-model`, `profile-max-tokens`, `profile-price-in`, `profile-price-out`, `profile-save`, `profile-delete`; limits `max-remote-calls`, `timeout-s`, `limits-save` |
+//! | settings page `#/models` | profiles `[data-testid=profile-row][data-profile="<name>"]` with `[data-testid=profile-key-place]` (`data-place` none/tab/device), form fields `profile-name`, `profile-kind`, `profile-url`, `profile-key`, `profile-remember`, `profile-model`, `profile-max-tokens`, `profile-price-in`, `profile-price-out`, `profile-save`, `profile-delete`; limits `max-remote-calls`, `timeout-s`, `limits-save`; `storage-explainer`, `key-protection`, `keys-forget-all` |
 //! | consent details in the link gate | `[data-testid=gate-details]`, items `[data-testid=gate-item]`, missing setup `[data-testid=gate-missing]` |
 //!
 //! Determinism: simulated agents are exact; local models are best-effort (greedy); remote
@@ -24,6 +25,7 @@
 pub mod driver;
 pub mod gate;
 pub mod http;
+pub mod keys;
 pub mod protocol;
 pub mod settings;
 pub mod settings_view;
@@ -66,7 +68,7 @@ pub fn run_data(s: &Scenario, seed: u64, id: &str, created_ms: f64, log: council
 /// views show it live), the run joins `history` at once, and is saved to IndexedDB when
 /// it ends (finished, stopped, or failed part-way: the log so far is kept).
 pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<Vec<Arc<RunData>>>, current: RwSignal<Option<Arc<RunData>>>) {
-    let settings = settings::load();
+    let mut settings = settings::load();
     let missing = driver::missing(&s, &settings);
     if !missing.is_empty() {
         ctx.fail(format!("This run cannot start: {}.", missing.join("; ")));
@@ -78,12 +80,19 @@ pub fn start(ctx: AppCtx, live: Live, s: Scenario, seed: u64, history: RwSignal<
     }
     let now = crate::engine::now_ms();
     let id = crate::engine::new_run_id(now);
-    let first = Arc::new(run_data(&s, seed, &id, now, council_core::event::EventLog::new(), false));
-    history.update(|h| h.push(first.clone()));
-    current.set(Some(first));
     let s2 = s.clone();
     let id2 = id.clone();
     leptos::task::spawn_local(async move {
+        // Keys are unsealed only now, and only those this run uses, into its own copy of
+        // the settings.
+        let used: Vec<&str> = s2.agents.iter().filter_map(|a| a.backend.remote()).collect();
+        if let Err(e) = keys::reveal(&mut settings, &used).await {
+            ctx.fail(format!("This run cannot start: {e}"));
+            return;
+        }
+        let first = Arc::new(run_data(&s2, seed, &id2, now, council_core::event::EventLog::new(), false));
+        history.update(|h| h.push(first.clone()));
+        current.set(Some(first));
         let on_log = {
             let s = s2.clone();
             let id = id2.clone();

@@ -93,8 +93,17 @@ impl Profile {
             return Err("profile name: use 1-64 letters, digits, - _ or .".into());
         }
         let u = self.url.trim();
-        if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 512 || u.contains(char::is_whitespace) {
-            return Err(format!("profile {}: the URL must start with http:// or https://", self.name));
+        let origin = crate::csp::origin_of(u);
+        if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 512 || u.contains(char::is_whitespace) || origin.is_none() {
+            return Err(format!("profile {}: the URL must start with http:// or https:// and name a plain host (no user name or odd characters)", self.name));
+        }
+        // The key travels in the request: plain http only to a server on this machine.
+        // (The page's Content-Security-Policy refuses other plain-http hosts as well.)
+        if u.starts_with("http://") && !crate::csp::LOOPBACK.iter().any(|l| crate::csp::allows(&[l.to_string()], "", u)) {
+            return Err(format!("profile {}: use https:// (plain http:// is only for a server on this machine: 127.0.0.1 or localhost)", self.name));
+        }
+        if self.key.chars().any(|c| !(' '..='~').contains(&c)) {
+            return Err(format!("profile {}: the key has characters an HTTP header cannot carry (only printable ASCII)", self.name));
         }
         if self.model.trim().is_empty() && self.kind != ApiKind::Openai {
             return Err(format!("profile {}: the model name is empty", self.name));

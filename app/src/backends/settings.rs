@@ -1,7 +1,9 @@
-//! The user's backend settings: remote profiles (with their keys) and per-run limits,
-//! kept only in this browser's localStorage under one key. Scenarios name a profile
-//! (`remote:<name>`); the URL and key never leave this store except in requests to that
-//! profile's own URL.
+//! The user's backend settings: remote profiles and per-run limits, kept only in this
+//! browser's localStorage under one key. Scenarios name a profile (`remote:<name>`); the
+//! URL never leaves this store except as the address of that profile's own requests.
+//! API keys are not part of what is saved here: `save` writes every profile with an empty
+//! key, and the keys are sealed apart (`super::keys`). Settings saved by older versions may
+//! still hold a plain key; `load` reads it and `keys::migrate_plain_keys` moves it out.
 
 use serde::{Deserialize, Serialize};
 
@@ -98,9 +100,14 @@ pub fn load() -> Settings {
         .unwrap_or_default()
 }
 
+/// Saves `s` without any key (see the module doc).
 pub fn save(s: &Settings) -> Result<(), String> {
     s.validate()?;
-    let text = serde_json::to_string(s).map_err(|e| e.to_string())?;
+    let mut keyless = s.clone();
+    for p in &mut keyless.profiles {
+        p.key.clear();
+    }
+    let text = serde_json::to_string(&keyless).map_err(|e| e.to_string())?;
     storage()
         .ok_or("this browser has no localStorage")?
         .set_item(STORAGE_KEY, &text)

@@ -21,7 +21,7 @@ pub fn LivePanel(live: Live) -> impl IntoView {
                             {move || format!("remote calls {} / {cap}", live.remote_calls.get())}
                         </span>
                         <button data-testid="live-stop" aria-label="Stop the run" disabled=move || !live.running.get()
-                            on:click=move |_| super::stop(&live.run_id.get_untracked())>"■ Stop"</button>
+                            on:click=move |_| super::stop(&live.run_id.get_untracked())><crate::views::icons::IconSvg icon=crate::views::icons::Icon::Stop />" Stop"</button>
                     </header>
                     {move || {
                         let st = crate::models::status().get();

@@ -4,12 +4,14 @@
 //! the storage quota is checked against what is left to fetch; at the end the size is
 //! checked against the server's total (and the SHA-256 when the catalog knows it).
 //! What is stored is listed in localStorage (`council.models.v1`): id, source URL, size,
-//! whether complete.
+//! whether complete. The request goes out through gloo-net; its body is read as a stream
+//! (wasm-streams) and written to OPFS chunk by chunk, never held whole in memory.
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
-use js_sys::{Reflect, Uint8Array};
+use futures::StreamExt;
+use js_sys::Uint8Array;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -149,6 +151,13 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
+fn gloo_err(e: gloo_net::Error) -> String {
+    match e {
+        gloo_net::Error::JsError(j) => j.message,
+        other => other.to_string(),
+    }
+}
+
 fn js_err(e: JsValue) -> String {
     e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| e.as_string()).unwrap_or_else(|| "network error".into())
 }
@@ -173,14 +182,30 @@ pub fn quota_message(need: f64, usage: f64, quota: f64) -> Option<String> {
     })
 }
 
-/// Downloads (or resumes) model `id` from `url`. Progress goes to `progress()`.
-pub async fn download(id: String, label: String, url: String, sha256: Option<String>) -> Result<(), String> {
-    if !valid_id(&id) {
+/// Checks a model id and source URL before anything is stored or fetched.
+pub fn check_source(id: &str, url: &str) -> Result<(), String> {
+    if !valid_id(id) {
         return Err("model id: use 1-64 letters, digits, - _ or .".into());
     }
     if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
         return Err("the model URL must start with https:// or http://".into());
     }
+    Ok(())
+}
+
+/// Lists model `id` from `url` as not yet downloaded (nothing is fetched), so the page's
+/// connect-src lists its host after a reload.
+pub fn remember(id: &str, label: &str, url: &str, sha256: Option<String>) -> Result<(), String> {
+    check_source(id, url)?;
+    if get(id).is_none_or(|m| m.url != url) {
+        upsert(StoredModel { id: id.into(), label: label.into(), url: url.into(), size: 0.0, sha256, complete: false });
+    }
+    Ok(())
+}
+
+/// Downloads (or resumes) model `id` from `url`. Progress goes to `progress()`.
+pub async fn download(id: String, label: String, url: String, sha256: Option<String>) -> Result<(), String> {
+    check_source(&id, &url)?;
     if progress().with_untracked(|p| p.get(&id).is_some_and(|x| matches!(x.state, DlState::Downloading | DlState::Verifying))) {
         return Err(format!("{id} is already downloading"));
     }
@@ -234,25 +259,16 @@ pub async fn download(id: String, label: String, url: String, sha256: Option<Str
 }
 
 async fn fetch_into(id: &str, url: &str, file: &str, have: &mut f64, rec: &mut StoredModel) -> Result<(), String> {
-    let headers = web_sys::Headers::new().map_err(js_err)?;
+    let mut request = gloo_net::http::Request::get(url).credentials(web_sys::RequestCredentials::Omit);
     if *have > 0.0 {
-        headers.set("Range", &format!("bytes={}-", *have as u64)).map_err(js_err)?;
+        request = request.header("Range", &format!("bytes={}-", *have as u64));
     }
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    init.set_headers(&headers);
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    let req = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_err)?;
-    let window = web_sys::window().ok_or("no window")?;
-    let resp: web_sys::Response = JsFuture::from(window.fetch_with_request(&req))
-        .await
-        .map_err(|e| format!("connection failed: {} (check the URL; the server must allow this page's origin)", js_err(e)))?
-        .unchecked_into();
+    let resp = request.send().await.map_err(|e| format!("connection failed: {} (check the URL; the server must allow this page's origin)", gloo_err(e)))?;
     let status = resp.status();
     let h = resp.headers();
     let total = match status {
         206 => {
-            let (start, total) = h.get("content-range").ok().flatten().as_deref().and_then(parse_content_range).ok_or("the server sent 206 without a Content-Range")?;
+            let (start, total) = h.get("content-range").as_deref().and_then(parse_content_range).ok_or("the server sent 206 without a Content-Range")?;
             if start != *have {
                 return Err(format!("the server resumed at byte {start}, not {have}"));
             }
@@ -261,7 +277,7 @@ async fn fetch_into(id: &str, url: &str, file: &str, have: &mut f64, rec: &mut S
         200 => {
             // The server ignores Range: start again from zero.
             *have = 0.0;
-            h.get("content-length").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0.0)
+            h.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0.0)
         }
         416 if rec.size > 0.0 && *have == rec.size => return Ok(()),
         s => return Err(format!("HTTP {s} from {}", url.split('/').take(3).collect::<Vec<_>>().join("/"))),
@@ -280,22 +296,20 @@ async fn fetch_into(id: &str, url: &str, file: &str, have: &mut f64, rec: &mut S
         p.resumed_from = *have;
     });
     let body = resp.body().ok_or("empty response")?;
-    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut chunks = wasm_streams::ReadableStream::from_raw(body).into_stream();
     let mut writer = opfs::Writer::open(file, *have).await?;
     let mut since_commit = 0.0;
     let (mut t_mark, mut b_mark) = (now(), *have);
     loop {
-        let chunk = match JsFuture::from(reader.read()).await {
-            Ok(c) => c,
-            Err(e) => {
+        let chunk = match chunks.next().await {
+            None => break,
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
                 let _ = writer.close().await;
                 return Err(format!("the connection was cut after {} ({})", super::catalog::human_bytes(*have as u64), js_err(e)));
             }
         };
-        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
-            break;
-        }
-        let Ok(arr) = Reflect::get(&chunk, &"value".into()).and_then(|v| v.dyn_into::<Uint8Array>()) else { continue };
+        let Ok(arr) = chunk.dyn_into::<Uint8Array>() else { continue };
         if let Err(e) = writer.write(&arr).await {
             let _ = writer.close().await;
             return Err(format!("cannot write the file: {e}"));

@@ -9,7 +9,32 @@ use super::catalog::{self, CATALOG};
 use super::download::{self, DlState};
 use crate::AppCtx;
 
+/// sessionStorage key: a download to start once the page has reloaded to allow its host.
+const RESUME_KEY: &str = "council.download-after-reload";
+
+fn session() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
 fn start_download(ctx: AppCtx, id: String, label: String, url: String, sha: Option<String>) {
+    // The page's connect-src was fixed when it loaded: a host it does not list yet is
+    // recorded, and the page reloads so the new policy lists it; the download then starts.
+    // (Only for a URL with a readable host: anything else fails plainly, never reloads.)
+    if crate::csp::origin_of(&url).is_some() && !crate::csp::page_allows(&url) {
+        if let Err(e) = download::remember(&id, &label, &url, sha) {
+            return ctx.fail(e);
+        }
+        if let Some(s) = session() {
+            let _ = s.set_item(RESUME_KEY, &id);
+        }
+        let host = crate::csp::origin_of(&url).unwrap_or_default();
+        crate::notice_after_reload(&format!("The page reloaded so that it may download from {host}; {id} is downloading."));
+        return crate::csp::reload();
+    }
+    fetch_now(ctx, id, label, url, sha);
+}
+
+fn fetch_now(ctx: AppCtx, id: String, label: String, url: String, sha: Option<String>) {
     spawn_local(async move {
         match download::download(id.clone(), label, url, sha).await {
             Ok(()) => ctx.notify(format!("Model {id} is stored and verified.")),
@@ -30,6 +55,15 @@ pub fn ModelsPage() -> impl IntoView {
     let new_id = RwSignal::new(String::new());
     let new_url = RwSignal::new(String::new());
     let file_id = RwSignal::new(String::new());
+    // A download asked for just before the page reloaded to allow its host.
+    if let Some(id) = session().and_then(|s| {
+        let v = s.get_item(RESUME_KEY).ok().flatten();
+        let _ = s.remove_item(RESUME_KEY);
+        v
+    }) && let Some(m) = download::get(&id)
+    {
+        fetch_now(ctx, m.id, m.label, m.url, m.sha256);
+    }
     let on_file = move |ev: leptos::ev::Event| {
         use wasm_bindgen::JsCast;
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };

@@ -23,7 +23,10 @@ pub fn About() -> impl IntoView {
             <h3>"Papers"</h3>
             <ul class="papers" data-testid="papers">
                 {cards.into_iter().map(|(paper, year, link, title)| view! {
-                    <li><a href=link.clone() rel="noopener noreferrer" target="_blank">{paper}</a>{format!(" ({year}) — used by “{title}”")}</li>
+                    <li>{match crate::csp::safe_link(&link) {
+                        Some(href) => view! { <a href=href.to_string() rel="noopener noreferrer" target="_blank">{paper}</a> }.into_any(),
+                        None => view! { <span>{paper}</span> }.into_any(),
+                    }}{format!(" ({year}) — used by “{title}”")}</li>
                 }).collect_view()}
             </ul>
         </section>

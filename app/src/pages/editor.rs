@@ -1,10 +1,12 @@
 //! The scenario editor: agents (add/remove, name, role, backend, simulated traits with
-//! sliders and explanations), topology (generator and parameters, or click a matrix cell to
-//! add/remove an edge), mechanism and task parameters, title, classroom locks, and the raw
-//! JSON. Every edit goes through the core's validation: a valid draft becomes the
-//! scenario, an invalid one shows the core's message inline and changes nothing.
+//! sliders and explanations), topology (generator and parameters; drag between agents on
+//! the graph, or click a matrix cell, to add/remove an edge), mechanism and task
+//! parameters, title, classroom locks, and the raw JSON. Every edit goes through the
+//! core's validation: a valid draft becomes the scenario, an invalid one shows the core's
+//! message inline and changes nothing.
 
 use crate::sweep::set_path;
+use crate::views::graph_edit::{self, GraphEditor};
 use council_core::Backend;
 use council_core::scenario::{Agent, Scenario, Traits};
 use leptos::prelude::*;
@@ -115,11 +117,8 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                                 title="sim = simulated agent; local:<model> = a model in this browser; remote:<profile> = an API from your settings"
                                 on:change=move |ev| set_str(format!("agents.{i}.backend"), event_target_value(&ev)) />
                         </label>
-                        <button class="remove" aria-label=format!("Remove agent {i}") on:click=move |_| edit(&|v| {
-                            let arr = v["agents"].as_array_mut().ok_or("agents is not a list")?;
-                            if i < arr.len() { arr.remove(i); }
-                            Ok(())
-                        })>"remove"</button>
+                        <button class="remove" aria-label=format!("Remove agent {i}") disabled=move || locked("topology")
+                            on:click=move |_| edit(&|v| graph_edit::remove_agent(v, i))>"remove"</button>
                         <label class="role">"role " <textarea aria-label=format!("Agent {i} role") rows="1"
                             on:change=move |ev| set_str(format!("agents.{i}.role"), event_target_value(&ev))>{a.role.clone()}</textarea></label>
                         <div class="traits">
@@ -186,7 +185,7 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                         view! {
                             <td>{(a != b).then(|| view! {
                                 <input type="checkbox" checked=on aria-label=format!("edge {a} to {b}")
-                                    on:change=move |_| edit(&|v| toggle_edge(v, a as u32, b as u32, on)) />
+                                    on:change=move |_| edit(&|v| graph_edit::toggle_edge(v, a as u32, b as u32, on)) />
                             })}</td>
                         }
                     }).collect_view()}
@@ -255,15 +254,13 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
                 <h3>"Agents"</h3>
                 {agents}
                 <button data-testid="add-agent" aria-label="Add an agent" disabled=move || locked("agents")
-                    on:click=move |_| edit(&|v| {
-                        let arr = v["agents"].as_array_mut().ok_or("agents is not a list")?;
-                        let name = format!("Agent {}", arr.len() + 1);
-                        arr.push(serde_json::json!({"name": name}));
-                        Ok(())
-                    })>"+ add agent"</button>
+                    on:click=move |_| edit(&|v| graph_edit::add_agent(v).map(|_| ()))>"+ add agent"</button>
             </section>
             <section>
                 <h3>"Topology"</h3>
+                <GraphEditor scenario=scenario seed=seed edit=edit
+                    can_edges=Signal::derive(move || !locked("topology"))
+                    can_agents=Signal::derive(move || !locked("agents") && !locked("topology")) />
                 <fieldset disabled=move || locked("topology")>
                     <label>"generator "
                         <select aria-label="Topology generator" on:change=move |ev| {
@@ -323,26 +320,4 @@ pub fn Editor(scenario: RwSignal<Scenario>, seed: RwSignal<u64>) -> impl IntoVie
             </details>
         </div>
     }
-}
-
-/// Toggles edge a→b against the generated graph: hand edits go to add/remove lists.
-fn toggle_edge(v: &mut Value, a: u32, b: u32, currently_on: bool) -> Result<(), String> {
-    let t = &mut v["topology"];
-    if !t.is_object() {
-        *t = serde_json::json!({"kind": "mesh"});
-    }
-    let pair = serde_json::json!([a, b]);
-    let (add_key, rm_key) = if currently_on { ("remove_edges", "add_edges") } else { ("add_edges", "remove_edges") };
-    let rm = t[rm_key].as_array_mut().map(|arr| {
-        let before = arr.len();
-        arr.retain(|e| *e != pair);
-        before != arr.len()
-    });
-    if rm != Some(true) {
-        if !t[add_key].is_array() {
-            t[add_key] = serde_json::json!([]);
-        }
-        t[add_key].as_array_mut().expect("just set").push(pair);
-    }
-    Ok(())
 }

@@ -64,7 +64,7 @@ pub fn Gallery() -> impl IntoView {
                                     <h3>{s.title.clone()}</h3>
                                     <p class="hook">{s.hook.clone()}</p>
                                     {card.map(|c| view! { <p class="paper">{format!("{} ({})", c.paper, c.year)}</p> })}
-                                    <span class="go">"Run ▶"</span>
+                                    <span class="go">"Run " <crate::views::icons::IconSvg icon=crate::views::icons::Icon::Play /></span>
                                 </a>
                             }
                         }).collect_view()}

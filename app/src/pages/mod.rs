@@ -6,3 +6,4 @@ pub mod gallery;
 pub mod runs;
 pub mod scenario;
 pub mod sweep_view;
+pub mod train;

@@ -123,8 +123,7 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
             tab.set(Tab::Watch);
             return crate::backends::start(ctx, live, s, seed.get_untracked(), history, current);
         }
-        let now = engine::now_ms();
-        match engine::run(&s, seed.get_untracked(), engine::new_run_id(now), now) {
+        let finish = move |res: Result<RunData, String>| match res {
             Ok(r) => {
                 let r = Arc::new(r);
                 history.update(|h| h.push(r.clone()));
@@ -133,6 +132,23 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                 store::save_run(ctx, r);
             }
             Err(e) => ctx.fail(format!("The run could not start: {e}")),
+        };
+        let now = engine::now_ms();
+        let sd = seed.get_untracked();
+        match engine::policy_name(&s) {
+            // The conductor follows a trained policy: load it from storage first.
+            Some(name) => spawn_local(async move {
+                let res = async {
+                    let db = store::open(move |m| ctx.fail(m)).await?;
+                    let net = store::load_policy(&db, &name).await?.net()?;
+                    let policy = council_core::policy::NetPolicy::greedy(net, Default::default());
+                    let policies = council_core::policy::Policies::from([(name.clone(), std::rc::Rc::new(policy) as std::rc::Rc<dyn council_core::policy::Policy>)]);
+                    engine::run_with_policies(&s, sd, engine::new_run_id(now), now, policies)
+                }
+                .await;
+                finish(res);
+            }),
+            None => finish(engine::run(&s, sd, engine::new_run_id(now), now)),
         }
     };
     // A built-in with LLM agents waits for Run: it may spend a key or need a download.
@@ -291,7 +307,7 @@ pub fn ScenarioPage(initial: Scenario, autorun: bool, start: Tab) -> impl IntoVi
                     <button data-testid="new-seed" aria-label="New random seed"
                         disabled=move || locked.with(|l| l.iter().any(|p| p == "seed"))
                         on:click=move |_| seed.set((js_sys::Math::random() * 1e9) as u64)>"New seed"</button>
-                    <button class="primary" data-testid="run" aria-label="Run the scenario" on:click=move |_| run_now()>"▶ Run"</button>
+                    <button class="primary" data-testid="run" aria-label="Run the scenario" on:click=move |_| run_now()><crate::views::icons::IconSvg icon=crate::views::icons::Icon::Play />" Run"</button>
                     <button data-testid="copy-link" aria-label="Copy a share link" on:click=copy_link>"Copy link"</button>
                     <button data-testid="export-scenario" aria-label="Export the scenario as JSON" on:click=export_scenario>"Scenario JSON"</button>
                     <button data-testid="export-jsonl" aria-label="Export the run's event log as JSONL" disabled=move || !has_run.get() on:click=export_jsonl>"Log JSONL"</button>
@@ -333,7 +349,18 @@ fn PaperCard(scenario: RwSignal<Scenario>) -> impl IntoView {
     move || match scenario.with(|s| s.card.clone()) {
         Some(c) => view! {
             <article class="paper-card" data-testid="paper-card">
-                <h3><a href=c.link.clone() target="_blank" rel="noopener noreferrer">{c.paper.clone()}</a>{format!(" ({})", c.year)}</h3>
+                <h3>
+                    // Only http(s) links become links: a card from a shared link could carry
+                    // a javascript: URL, which would run in this page when opened.
+                    {match crate::csp::safe_link(&c.link) {
+                        Some(href) => view! { <a href=href.to_string() target="_blank" rel="noopener noreferrer" data-testid="paper-link">{c.paper.clone()}</a> }.into_any(),
+                        None => view! { <span data-testid="paper-title">{c.paper.clone()}</span> }.into_any(),
+                    }}
+                    {format!(" ({})", c.year)}
+                </h3>
+                {crate::csp::safe_link(&c.link).is_none().then(|| view! {
+                    <p class="muted" data-testid="paper-link-refused">"The paper's address is not an http(s) link, so it is not shown as one: " <code>{c.link.chars().take(200).collect::<String>()}</code></p>
+                })}
                 <h4>"What the paper did"</h4><p>{c.summary.clone()}</p>
                 <h4>"What to look for here"</h4><p>{c.look_for.clone()}</p>
                 {(!c.simulation.is_empty()).then(|| view! { <h4>"What the simulation shows, and what it leaves out"</h4><p data-testid="card-simulation">{c.simulation.clone()}</p> })}

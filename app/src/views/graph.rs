@@ -3,10 +3,14 @@
 //! to receivers, coloured by kind. Layouts: force, circle, layered, or drag nodes by hand.
 //! Above `DENSITY_THRESHOLD` agents it switches to a density view (one cell per agent plus
 //! an answer histogram) so big societies stay responsive.
+//! A team's structure (see `overlays`) draws over it: the logged communication graph and
+//! its rewiring, group hulls, node size from importance, faded inactive agents.
 
 use crate::cast::Cast;
 use crate::layout::{self, H, Layout, Pos, W};
+use crate::overlay;
 use crate::run::Player;
+use crate::views::overlays::{GroupHulls, RewiredEdges};
 use crate::views::plot::color;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -57,12 +61,14 @@ fn NodeLinkView() -> impl IntoView {
     let p = expect_context::<Player>();
     let cast = Memo::new(move |_| p.run.with(|r| r.cast.clone()));
     let colors = Memo::new(move |_| p.run.with(|r| answer_colors(r.log.events())));
+    // Laid out over every edge the run ever draws, so rewiring moves no node.
+    let layout_edges = Memo::new(move |_| p.run.with(|r| overlay::layout_edges(&r.cast.edges, r.log.events())));
     // Force layouts read best for small connected teams; without edges (or for big casts)
     // repulsion alone pushes every node to the border, so those start as a circle.
     let layout_sel = RwSignal::new(cast.with_untracked(|c| {
         if c.layered {
             Layout::Layered
-        } else if c.edges.is_empty() || c.agents.len() > 40 {
+        } else if layout_edges.with_untracked(Vec::is_empty) || c.agents.len() > 40 {
             Layout::Circle
         } else {
             Layout::Force
@@ -71,10 +77,21 @@ fn NodeLinkView() -> impl IntoView {
     let manual: RwSignal<Option<Vec<Pos>>> = RwSignal::new(None);
     let computed = Memo::new(move |_| {
         let l = layout_sel.get();
-        cast.with(|c| layout::compute(l, c.agents.len(), &c.edges))
+        let n = cast.with(|c| c.agents.len());
+        layout_edges.with(|e| layout::compute(l, n, e))
     });
     let pos = Memo::new(move |_| manual.get().unwrap_or_else(|| computed.get()));
-    let edges_d = Memo::new(move |_| cast.with(|c| pos.with(|p| edges_path(p, &c.edges))));
+    // Once the run logs its own communication graph, `RewiredEdges` draws that instead.
+    let logged_graph = Memo::new(move |_| p.structure.with(|s| s.graph.is_some()));
+    let edges_d = Memo::new(move |_| if logged_graph.get() { String::new() } else { cast.with(|c| pos.with(|p| edges_path(p, &c.edges))) });
+    let scales = Memo::new(move |_| {
+        let n = cast.with(|c| c.agents.len());
+        p.structure.with(|s| overlay::node_scales(s, n))
+    });
+    let radius = Signal::derive(move || {
+        let base = if cast.with(|c| c.agents.len()) > 60 { 7.0 } else { 15.0 };
+        scales.with(|k| k.iter().map(|k| base * k).collect::<Vec<f64>>())
+    });
     let dragging: RwSignal<Option<usize>> = RwSignal::new(None);
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
 
@@ -98,7 +115,7 @@ fn NodeLinkView() -> impl IntoView {
             }
         }
     };
-    let dur = move || format!("--dur:{:.2}s", (1.6 / p.speed.get()).clamp(0.12, 0.9));
+    let dur = move || format!("{:.2}s", (1.6 / p.speed.get()).clamp(0.12, 0.9));
 
     let nodes = move || {
         let n = cast.with(|c| c.agents.len());
@@ -111,6 +128,8 @@ fn NodeLinkView() -> impl IntoView {
                 let badge = Cast::badge(&info.backend);
                 let st = Memo::new(move |_| p.frame.with(|f| f.agents.get(i).cloned().unwrap_or_default()));
                 let xy = move || pos.with(|v| v.get(i).copied().unwrap_or((0.0, 0.0)));
+                let scale = move || scales.with(|k| k.get(i).copied().unwrap_or(1.0));
+                let out = Memo::new(move |_| p.structure.with(|s| s.inactive.get(&(i as u32)).cloned()));
                 let label = {
                     let info = info.clone();
                     move || {
@@ -122,7 +141,7 @@ fn NodeLinkView() -> impl IntoView {
                             info.backend,
                             s.answer.as_deref().unwrap_or("none yet"),
                             s.confidence.map(|c| format!(", confidence {c:.2}")).unwrap_or_default()
-                        )
+                        ) + &out.with(|o| o.as_ref().map(|r| format!("; out of the team: {r}")).unwrap_or_default())
                     }
                 };
                 let fill = move || {
@@ -135,7 +154,9 @@ fn NodeLinkView() -> impl IntoView {
                     <g class="node" data-agent=i tabindex="0" role="img" aria-label=label
                         class:active=move || p.frame.with(|f| f.active == Some(i as u32))
                         class:trouble=move || st.with(|s| s.trouble)
-                        transform=move || { let (x, y) = xy(); format!("translate({x:.1},{y:.1})") }
+                        class:inactive=move || out.with(Option::is_some)
+                        data-scale=move || format!("{:.3}", scale())
+                        transform=move || { let (x, y) = xy(); let k = scale(); if k == 1.0 { format!("translate({x:.1},{y:.1})") } else { format!("translate({x:.1},{y:.1}) scale({k:.3})") } }
                         on:pointerdown=move |ev: web_sys::PointerEvent| {
                             if let Some(t) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
                                 let _ = t.set_pointer_capture(ev.pointer_id());
@@ -143,7 +164,7 @@ fn NodeLinkView() -> impl IntoView {
                             dragging.set(Some(i));
                         }
                         on:pointerup=move |_| dragging.set(None)>
-                        <title>{format!("{} — {}", info.name, info.role)}</title>
+                        <title>{let t = format!("{} — {}", info.name, info.role); move || match out.get() { Some(r) => format!("{t} (out: {r})"), None => t.clone() }}</title>
                         {move || st.with(|s| s.weight).map(|w| view! {
                             <circle class="ring" r=format!("{:.1}", 17.0 + 8.0 * w.clamp(0.0, 1.5)) />
                         })}
@@ -182,10 +203,12 @@ fn NodeLinkView() -> impl IntoView {
             <svg node_ref=svg_ref class="graph" viewBox=format!("0 0 {W} {H}") data-testid="graph"
                 role="group" aria-label="Agent graph"
                 on:pointermove=on_move on:pointerleave=move |_| dragging.set(None)>
+                <GroupHulls pos=pos />
                 <path class="edges" d=move || edges_d.get() />
+                <RewiredEdges pos=pos radius=radius />
                 {nodes}
             </svg>
-            <svg class="graph flights" viewBox=format!("0 0 {W} {H}") aria-hidden="true" style=dur>
+            <svg class="graph flights" viewBox=format!("0 0 {W} {H}") aria-hidden="true" style:--dur=dur>
                 <For each=flights key=|f| f.seq let:f>
                     {
                         let cls = format!("flight k-{}", kind_class(&f.kind));
@@ -194,11 +217,14 @@ fn NodeLinkView() -> impl IntoView {
                         // motion reads the same and 100-agent runs stay smooth.
                         let stride = f.to.len().div_ceil(MAX_DOTS).max(1);
                         f.to.iter().step_by(stride).filter_map(|t| pos.with_untracked(|v| v.get(*t as usize).copied())).map(|p1| {
-                            let style = format!("--x0:{:.1}px;--y0:{:.1}px;--x1:{:.1}px;--y1:{:.1}px", p0.0, p0.1, p1.0, p1.1);
+                            // Positions go through the CSSOM (custom properties), never a
+                            // `style` attribute: the page's CSP allows no inline styles.
                             view! {
                                 <g class=cls.clone()>
                                     <line x1=p0.0 y1=p0.1 x2=p1.0 y2=p1.1 />
-                                    <circle class="dot" r="5" style=style />
+                                    <circle class="dot" r="5"
+                                        style:--x0=format!("{:.1}px", p0.0) style:--y0=format!("{:.1}px", p0.1)
+                                        style:--x1=format!("{:.1}px", p1.0) style:--y1=format!("{:.1}px", p1.1) />
                                 </g>
                             }
                         }).collect_view()
@@ -259,7 +285,7 @@ fn DensityView() -> impl IntoView {
                     let col = c.get(&a).map(|i| color(*i)).unwrap_or("var(--node-empty)");
                     view! {
                         <div class="bar"><span class="lbl">{a}</span>
-                            <span class="fill" style=format!("width:{pct:.1}%;background:{col}")></span>
+                            <span class="fill" style:width=format!("{pct:.1}%") style:background=col></span>
                             <span class="num">{k}</span></div>
                     }
                 })

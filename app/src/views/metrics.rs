@@ -69,7 +69,9 @@ pub fn MetricsPane() -> impl IntoView {
                 .collect();
             plots.push(view! { <LinePlot series=s title="Confidence per agent" y_range=(0.0, 1.0) marker_x=round x_label="round" /> }.into_any());
         }
-        for (name, pts) in series.iter().filter(|(k, v)| k.as_str() != "accuracy" && v.len() > 1).take(4) {
+        // With a structure to show, the structure panel draws these as live curves.
+        let live = council_core::structure::has_structure(ev);
+        for (name, pts) in series.iter().filter(|(k, v)| !live && k.as_str() != "accuracy" && v.len() > 1).take(4) {
             let s = Series { label: name.clone(), points: pts.iter().map(|&(r, v)| (f64::from(r), v)).collect(), band: None };
             plots.push(view! { <LinePlot series=vec![s] title=name.clone() marker_x=round x_label="round" /> }.into_any());
         }

@@ -51,18 +51,20 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-/// A line plot. `y_range` fixes the y axis (e.g. 0..1 for accuracy); `marker_x` draws a
+/// A line plot. `y_range` fixes the y axis (e.g. 0..1 for accuracy), `x_range` the x axis
+/// (a curve drawn up to the replay's cursor keeps the whole run's axes); `marker_x` draws a
 /// vertical line (the replay's current round).
 #[component]
 pub fn LinePlot(
     series: Vec<Series>,
     #[prop(into)] title: String,
     #[prop(optional)] y_range: Option<(f64, f64)>,
+    #[prop(optional)] x_range: Option<(f64, f64)>,
     #[prop(optional, into)] marker_x: Option<Signal<f64>>,
     #[prop(optional, into)] x_label: String,
 ) -> impl IntoView {
     let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
-    let Some((x0, x1)) = extent(xs) else {
+    let Some((x0, x1)) = x_range.filter(|r| r.0.is_finite() && r.1.is_finite() && r.1 > r.0).or_else(|| extent(xs)) else {
         return view! { <figure class="plot empty"><figcaption>{title}</figcaption><p class="muted">"no data"</p></figure> }
             .into_any();
     };

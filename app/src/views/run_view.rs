@@ -1,8 +1,8 @@
-//! One run on screen: graph, timeline, transcript and metrics on a shared player cursor,
+//! One run on screen: graph, timeline, structure, transcript and metrics on a shared player cursor,
 //! plus the keyboard shortcuts (space, arrows, Home/End).
 
 use crate::run::{Player, RunData};
-use crate::views::{graph::GraphView, metrics::MetricsPane, timeline::Timeline, transcript::Transcript};
+use crate::views::{graph::GraphView, metrics::MetricsPane, structure::StructurePanel, timeline::Timeline, transcript::Transcript};
 use leptos::ev;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -66,6 +66,7 @@ pub fn RunView(run: Signal<Arc<RunData>>) -> impl IntoView {
             <div class="left">
                 <GraphView />
                 <Timeline />
+                <StructurePanel />
                 <MetricsPane />
             </div>
             <div class="right"><Transcript /></div>

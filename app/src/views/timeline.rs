@@ -3,6 +3,7 @@
 //! re-reads the log at that cursor, so replay is exact.
 
 use crate::run::Player;
+use crate::views::icons::{Icon, IconSvg};
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -53,13 +54,13 @@ pub fn Timeline() -> impl IntoView {
     view! {
         <div class="timeline" role="group" aria-label="Timeline">
             <div class="controls">
-                <button data-testid="step-back" aria-label="Step back (left arrow)" on:click=move |_| p.step(-1)>"|◀"</button>
+                <button data-testid="step-back" aria-label="Step back (left arrow)" on:click=move |_| p.step(-1)><IconSvg icon=Icon::StepBack /></button>
                 <button data-testid="play" class="play"
                     aria-label=move || if p.playing.get() { "Pause (space)" } else { "Play (space)" }
                     on:click=move |_| p.toggle()>
-                    {move || if p.playing.get() { "‖" } else { "▶" }}
+                    {move || if p.playing.get() { view! { <IconSvg icon=Icon::Pause /> } } else { view! { <IconSvg icon=Icon::Play /> } }}
                 </button>
-                <button data-testid="step-forward" aria-label="Step forward (right arrow)" on:click=move |_| p.step(1)>"▶|"</button>
+                <button data-testid="step-forward" aria-label="Step forward (right arrow)" on:click=move |_| p.step(1)><IconSvg icon=Icon::StepForward /></button>
                 <span class="pos" data-testid="cursor" aria-live="polite">
                     {move || format!("{} / {}", p.cursor.get(), len.get())}
                 </span>
@@ -92,14 +93,14 @@ pub fn Timeline() -> impl IntoView {
                     } />
                 <div class="markers" aria-hidden="true">
                     {move || lm.with(|l| l.rounds.iter().map(|&(r, c)| view! {
-                        <span class="round" style=format!("left:{:.2}%", pct(c.saturating_sub(1)))
+                        <span class="round" style:left=format!("{:.2}%", pct(c.saturating_sub(1)))
                             title=format!("round {r}")>{format!("R{r}")}</span>
                     }).collect_view())}
                     {move || lm.with(|l| l.first_disagreement).map(|c| view! {
-                        <span class="mark dis" style=format!("left:{:.2}%", pct(c)) title="first disagreement"></span>
+                        <span class="mark dis" style:left=format!("{:.2}%", pct(c)) title="first disagreement"></span>
                     })}
                     {move || lm.with(|l| l.consensus).map(|c| view! {
-                        <span class="mark con" style=format!("left:{:.2}%", pct(c)) title="consensus"></span>
+                        <span class="mark con" style:left=format!("{:.2}%", pct(c)) title="consensus"></span>
                     })}
                 </div>
             </div>

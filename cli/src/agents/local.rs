@@ -49,10 +49,9 @@ pub struct Local {
 
 impl Local {
     pub fn open(path: &str, a: &BackendArgs) -> Result<Self, CliError> {
-        crate::generate::check_model(path)?;
-        if a.threads == 0 || a.threads > 64 {
-            return Err(CliError::bad(format!("--threads {} must be in 1..=64", a.threads)));
-        }
+        crate::llm::check_model(path)?;
+        // The same rule as generate and score: 1..=1024, lowered to the machine's count.
+        let threads = crate::llm::thread_count(a.threads)?;
         if a.batch == 0 || a.batch > council_gpu::cpu::MAX_ROWS {
             return Err(CliError::bad(format!("--batch {} must be in 1..={}", a.batch, council_gpu::cpu::MAX_ROWS)));
         }
@@ -64,7 +63,7 @@ impl Local {
         }
         let model = CpuModel::open(path).map_err(|e| CliError::bad(format!("{path}: {e}")))?;
         let tok = Tokenizer::from_gguf(model.gguf()).map_err(|e| CliError::bad(format!("{path}: {e}")))?;
-        let opts = ServerOptions { max_ctx: a.ctx, n_threads: a.threads, max_batch: a.batch, prefix_cache_bytes: a.prefix_cache_mib << 20 };
+        let opts = ServerOptions { max_ctx: a.ctx, n_threads: threads, max_batch: a.batch, prefix_cache_bytes: a.prefix_cache_mib << 20 };
         Ok(Self {
             server: Server::new(Arc::new(model), opts),
             stop: tok.eog_ids(),

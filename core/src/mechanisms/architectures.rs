@@ -158,7 +158,7 @@ async fn parallel(ctx: &Ctx, arch: &str, owner: &[AgentId], lead: Option<AgentId
 /// what hand-off messages carried (the latest result plus `handoff` earlier ones). A
 /// missing result is worked out again from the task statement by the owner itself. The
 /// single agent (`handoff` = all) holds every result and the chain so far in its context.
-async fn chain(ctx: &Ctx, owner: &[AgentId], lead: Option<AgentId>, handoff: usize, stages: &[Reviewers<'_>]) -> Vec<String> {
+pub(super) async fn chain(ctx: &Ctx, owner: &[AgentId], lead: Option<AgentId>, handoff: usize, stages: &[Reviewers<'_>]) -> Vec<String> {
     let t = ctx.task().clone();
     let m = t.parts.len();
     let single = handoff == usize::MAX;

@@ -42,13 +42,18 @@ pub struct Params {
     pub verify: bool,
     /// Slices with more parts than this are split again (if depth allows).
     pub split_threshold: u32,
-    /// Calibration items each worker answers before the plan (its track record).
+    // ---- learned orchestration (issue 17): a separate path, see planned.rs ----
+    /// Name of a driver-supplied policy to plan with instead of the heuristic (empty:
+    /// the heuristic). The other params above do not apply to a policy's plan.
+    pub policy: String,
+    /// Calibration items each worker answers before the plan (its track record), for the
+    /// heuristic and for a policy alike.
     pub probes: u32,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { max_depth: 1, workers: 0, verify: true, split_threshold: 2, probes: 2 }
+        Self { max_depth: 1, workers: 0, verify: true, split_threshold: 2, policy: String::new(), probes: 2 }
     }
 }
 
@@ -60,10 +65,21 @@ impl Mechanism for Conductor {
         check_count("max_depth", p.max_depth, 0, 4)?;
         check_count("workers", p.workers, 0, s.agents.len() as u32)?;
         check_count("split_threshold", p.split_threshold, 1, 32)?;
-        check_count("probes", p.probes, 0, 10)
+        check_count("probes", p.probes, 0, 10)?;
+        if p.policy.len() > 64 || p.policy.chars().any(char::is_control) {
+            return Err(ScenarioError("mechanism.params.policy: a name of at most 64 characters".into()));
+        }
+        if !p.policy.is_empty() && s.task.kind == "dag" {
+            return Err(ScenarioError("mechanism.params.policy: a trained policy plans single, parallel and sequential tasks, not task dag".into()));
+        }
+        Ok(())
     }
 
     async fn run(ctx: Ctx, p: Params) -> Result<(), String> {
+        if !p.policy.is_empty() {
+            // Learned orchestration: the named policy plans, planned.rs carries it out.
+            return super::planned::run(ctx, &p.policy, p.probes).await;
+        }
         let conductor: AgentId = 0;
         let t = ctx.task().clone();
         let domain = t.main.domain.clone();

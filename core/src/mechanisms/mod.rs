@@ -7,7 +7,11 @@
 //! decisions and per-round metrics, and never touches a backend or the UI. Scenario
 //! validation and run start-up look mechanisms up here (see `registry`).
 
+mod items;
+mod stream;
 mod work;
+// The conductor's plans from a driver-supplied policy (see conductor.rs, param `policy`).
+mod planned;
 
 use std::future::Future;
 
@@ -87,6 +91,13 @@ registered! {
     multirobot::MultiRobot => ["multirobot"],
     conductor::Conductor => ["conductor"],
     blackboard::Blackboard => ["blackboard"],
+    fortytwo::Fortytwo => ["fortytwo", "fortytwo-sybil"],
+    selforg::SelfOrg => ["selforg"],
+    dylan::Dylan => ["dylan"],
+    agentnet::AgentNet => ["agentnet"],
+    symphony::Symphony => ["symphony"],
+    adaptorch::AdaptOrch => ["adaptorch"],
+    hyperagent::HyperAgent => ["hyperagent"],
     speculative::Speculative => ["speculative"],
     fusion::Fusion => ["fusion"],
     escalate::Escalate => ["escalate"],

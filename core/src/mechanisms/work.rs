@@ -68,11 +68,12 @@ pub(crate) fn as_number(answer: &str) -> Option<i64> {
     normalize(answer).parse().ok()
 }
 
-/// Main answer from part answers (sum for parallel numeric parts, last for sequential).
+/// Main answer from part answers (sum for parallel numeric parts, last for sequential and
+/// graph tasks).
 pub(crate) fn final_answer(ctx: &Ctx, answers: &[String]) -> String {
     let t = ctx.task();
     match t.structure {
-        Structure::Sequential => answers.last().cloned().unwrap_or_else(|| "?".into()),
+        Structure::Sequential | Structure::Graph => answers.last().cloned().unwrap_or_else(|| "?".into()),
         Structure::Parallel => t.combine(answers),
         Structure::Single => answers.first().cloned().unwrap_or_else(|| "?".into()),
     }

@@ -200,3 +200,25 @@ fn scenarios_carry_and_validate_prompt_overrides() {
     let e = crate::scenario::Scenario::from_value(v).unwrap_err().0;
     assert!(e.starts_with("prompts.answer: unknown variable {{secret}}"), "{e}");
 }
+
+#[test]
+fn fortytwo_judges_read_both_answers_with_their_reasons_and_the_options() {
+    let mut j = req("judge");
+    j.options = vec!["B".into(), "A".into()];
+    j.peers = vec![peer(2, "Cy", "B", 0.55, "Looks like 66."), peer(1, "Ben", "A", 0.9, "7 × 8 = 56.")];
+    j.instruction = "The options were: A) 56, B) 66, C) 63, D) 48. Two nodes answered differently.".into();
+    let p = render(&none(), "fortytwo", &j);
+    assert!(p.user.contains("- Cy: B (confidence 55%). Reason: Looks like 66."), "answers as given, not mapped onto the candidates: {}", p.user);
+    assert!(p.user.contains("Candidate 1: B\nCandidate 2: A"), "{}", p.user);
+    assert!(p.user.contains("A) 56, B) 66"), "{}", p.user);
+    assert!(p.user.contains("Answer: <candidate number 1-2>"));
+    // A probe is asked like an answer.
+    let mut probe = req("probe");
+    probe.own = None;
+    probe.peers.clear();
+    assert_eq!(render(&none(), "fortytwo", &probe).user, {
+        let mut a = probe.clone();
+        a.purpose = "answer".into();
+        render(&none(), "fortytwo", &a).user
+    });
+}

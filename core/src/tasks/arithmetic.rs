@@ -99,6 +99,6 @@ impl TaskKind for Arithmetic {
             lure: lure_for(difficulty),
             derivations,
         };
-        TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts: vec![], steps: vec![], start: 0, grid: None }
+        TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts: vec![], steps: vec![], start: 0, grid: None, deps: vec![] }
     }
 }

@@ -295,7 +295,7 @@ impl TaskKind for GridMoves {
             derivations: vec![],
         };
         // Success is the outcome of executing plans, not a combination of part answers.
-        TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts, steps: vec![], start: 0, grid: Some(world) }
+        TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts, steps: vec![], start: 0, grid: Some(world), deps: vec![] }
     }
 }
 

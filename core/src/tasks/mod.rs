@@ -7,9 +7,13 @@
 //! A new task (graph tasks, games) is one file implementing `TaskKind` + one registry line.
 
 mod arithmetic;
+mod dag;
+pub use dag::{Layout, layout, levels};
 pub mod grid;
 mod multiple_choice;
 pub use multiple_choice::{DOMAINS, letter};
+/// Domains multiple-choice items can be drawn from (the name the policy crate uses).
+pub use multiple_choice::DOMAINS as CHOICE_DOMAINS;
 mod multistep;
 
 use serde::{Deserialize, Serialize};
@@ -147,6 +151,9 @@ pub enum Structure {
     Parallel,
     /// Each part needs the previous part's result.
     Sequential,
+    /// Parts form a dependency graph (`TaskInstance::deps`); the main answer is the last
+    /// part's result.
+    Graph,
 }
 
 /// A step of a multi-step numeric task.
@@ -198,6 +205,9 @@ pub struct TaskInstance {
     /// The world of a grid task (robots, targets, horizon).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid: Option<grid::GridWorld>,
+    /// For `Graph` tasks: the parts each part takes its inputs from (earlier parts only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deps: Vec<Vec<usize>>,
 }
 
 impl TaskInstance {
@@ -218,6 +228,33 @@ impl TaskInstance {
             (Structure::Sequential, Some(x), Some(step)) => multistep::step_problem(self, i, step, x, linked),
             _ => self.parts[i].clone(),
         }
+    }
+
+    /// Part `i` of a `Graph` task as posed to a solver holding `inputs` (the results it
+    /// has for the parts `deps[i]` names, in that order); the part's truth is then the
+    /// right result for those inputs. A part without inputs is posed as generated.
+    pub fn node_given(&self, i: usize, inputs: &[i64]) -> Problem {
+        match (self.structure, self.deps.get(i)) {
+            (Structure::Graph, Some(d)) if !d.is_empty() => dag::node_problem(self, i, inputs),
+            _ => self.parts[i].clone(),
+        }
+    }
+
+    /// Part `i` of a `Graph` task as the plan lists it: a source node with its records, a
+    /// combine node naming the parts it takes, without their values.
+    pub fn node_statement(&self, i: usize) -> String {
+        match self.structure {
+            Structure::Graph => dag::statement(self, i),
+            _ => self.parts[i].text.clone(),
+        }
+    }
+
+    /// The true result of every part of a `Graph` task (empty for other tasks).
+    pub fn node_values(&self) -> Vec<i64> {
+        if self.structure != Structure::Graph {
+            return Vec::new();
+        }
+        dag::values(self)
     }
 
     /// The true result after each step of a sequential task (empty for other tasks).
@@ -272,6 +309,7 @@ static REGISTRY: &[&dyn TaskKind] = &[
     &arithmetic::Arithmetic,
     &multistep::MultiStep,
     &grid::GridMoves,
+    &dag::DagTask,
 ];
 
 pub fn task_kinds() -> Vec<&'static str> {

@@ -222,6 +222,6 @@ impl TaskKind for MultipleChoice {
             lure: lure_for(difficulty),
             derivations: lettered(worked, &shown),
         };
-        TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts: vec![], steps: vec![], start: 0, grid: None }
+        TaskInstance { kind: self.name().into(), main, structure: Structure::Single, parts: vec![], steps: vec![], start: 0, grid: None, deps: vec![] }
     }
 }

@@ -54,13 +54,13 @@ fn parse(params: &Value) -> Result<Params, ScenarioError> {
 const DEFAULT_LINKS: f64 = 0.5;
 const DEFAULT_MATERIAL: u32 = 8;
 
-fn sym(op: char) -> char {
+pub(super) fn sym(op: char) -> char {
     if op == '*' { '×' } else { op }
 }
 
 /// The worked step `x op r = y`, and the slips that give wrong results: the wrong
 /// operation, an off-by-one, a carry slip. Returns (truth, sound steps, wrong results).
-fn worked(x: i64, op: char, r: i64) -> (i64, Vec<String>, Vec<(i64, Vec<String>, usize)>) {
+pub(super) fn worked(x: i64, op: char, r: i64) -> (i64, Vec<String>, Vec<(i64, Vec<String>, usize)>) {
     let y = Step { op, left: x, right: r, link: None }.apply(x);
     let line = |v: i64| format!("{x} {} {r} = {v}", sym(op));
     let wrong_op = match op {
@@ -83,7 +83,7 @@ fn worked(x: i64, op: char, r: i64) -> (i64, Vec<String>, Vec<(i64, Vec<String>,
 }
 
 /// A problem from worked steps: `truth` with its sound steps, the distinct wrong results.
-fn problem(text: String, difficulty: f64, truth: i64, steps: Vec<String>, wrong: Vec<(i64, Vec<String>, usize)>) -> Problem {
+pub(super) fn problem(text: String, difficulty: f64, truth: i64, steps: Vec<String>, wrong: Vec<(i64, Vec<String>, usize)>) -> Problem {
     let mut seen = vec![truth];
     let mut derivations = vec![Derivation::sound(truth.to_string(), steps)];
     for (v, st, flaw) in wrong {
@@ -180,6 +180,7 @@ impl TaskKind for MultiStep {
             steps,
             start,
             grid: None,
+            deps: vec![],
         };
         if sequential {
             let chain = t.chain();

@@ -9,4 +9,6 @@ mod common;
 mod deliberation;
 mod organisation;
 mod orchestration;
+mod swarms;
+mod routing;
 mod tokens;

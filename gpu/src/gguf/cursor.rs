@@ -7,11 +7,32 @@ use super::error::{GgufError, Result};
 pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Array elements still allowed in this header (all arrays together).
+    elements_left: u64,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, pos: 0 }
+        Self {
+            bytes,
+            pos: 0,
+            elements_left: super::MAX_ARRAY_ELEMENTS,
+        }
+    }
+
+    /// Takes `n` elements from the header-wide array budget: every element becomes a
+    /// value in memory several times its size in the file (a `String`, an `Array`), so
+    /// the total is capped, not only what the remaining bytes could hold.
+    pub fn spend_elements(&mut self, n: u64, what: &str) -> Result<()> {
+        if n > self.elements_left {
+            return Err(GgufError::TooLarge {
+                what: format!("{what} (array elements in the header)"),
+                value: n,
+                limit: self.elements_left,
+            });
+        }
+        self.elements_left -= n;
+        Ok(())
     }
 
     pub fn pos(&self) -> usize {
@@ -69,16 +90,25 @@ impl<'a> Cursor<'a> {
     }
 
     /// Checks that `count` items of at least `min_item_bytes` each can still be present,
-    /// and returns the count as a capacity that is safe to pre-allocate.
-    pub fn count(&mut self, count: u64, min_item_bytes: u64, what: &str) -> Result<usize> {
-        let limit = self.remaining() as u64 / min_item_bytes.max(1);
-        if count > limit {
-            return Err(GgufError::TooLarge {
+    /// and returns the count as a capacity that is safe to pre-allocate. When the bytes are
+    /// a prefix of the file, "not present yet" is [`GgufError::Truncated`] with the size to
+    /// fetch (the header cap then decides); a count whose size overflows is `TooLarge`.
+    pub fn count(&mut self, count: u64, min_item_bytes: u64, what: &'static str) -> Result<usize> {
+        let needed = count
+            .checked_mul(min_item_bytes.max(1))
+            .and_then(|n| n.checked_add(self.pos as u64));
+        match needed {
+            Some(n) if n <= self.bytes.len() as u64 => Ok(count as usize),
+            Some(n) => Err(GgufError::Truncated {
+                what,
+                needed: n,
+                available: self.bytes.len() as u64,
+            }),
+            None => Err(GgufError::TooLarge {
                 what: what.to_owned(),
                 value: count,
-                limit,
-            });
+                limit: self.remaining() as u64 / min_item_bytes.max(1),
+            }),
         }
-        Ok(count as usize)
     }
 }

@@ -83,10 +83,7 @@ impl fmt::Display for GgufError {
             }
             GgufError::BigEndian => write!(f, "big-endian GGUF files are not supported"),
             GgufError::TooLarge { what, value, limit } => {
-                write!(
-                    f,
-                    "GGUF {what} is {value}, more than the {limit} the file can hold"
-                )
+                write!(f, "GGUF {what} is {value}, more than the limit of {limit}")
             }
             GgufError::Invalid { offset, reason } => {
                 write!(f, "invalid GGUF at byte {offset}: {reason}")

@@ -54,11 +54,22 @@ impl GgufFile<Vec<u8>> {
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let io = |e: std::io::Error| GgufError::Io(format!("{}: {e}", path.display()));
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len() as usize;
-        let mut bytes = Vec::with_capacity(len);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        // A device or pipe has no size to trust (/dev/zero never ends): only regular files.
+        if !meta.is_file() {
+            return Err(GgufError::Io(format!("{}: not a regular file", path.display())));
+        }
+        let len = usize::try_from(meta.len()).map_err(|_| GgufError::Io(format!("{}: too large for this machine", path.display())))?;
+        // The header says how much of the file it needs: check that before reading it all.
+        let header = read_header(path)?;
+        if header.file_size() > meta.len() {
+            return Err(GgufError::Truncated { what: "tensor data", needed: header.file_size(), available: meta.len() });
+        }
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(len).map_err(|_| GgufError::Io(format!("{}: not enough memory for {len} bytes", path.display())))?;
         advise_huge_pages(&mut bytes);
-        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, meta.len()), &mut bytes).map_err(io)?;
         Self::from_bytes(bytes)
     }
 }
@@ -89,7 +100,12 @@ pub fn read_header(path: impl AsRef<std::path::Path>) -> Result<Gguf> {
     let path = path.as_ref();
     let io = |e: std::io::Error| GgufError::Io(format!("{}: {e}", path.display()));
     let file = std::fs::File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(GgufError::Io(format!("{}: not a regular file", path.display())));
+    }
+    // Never read past the header cap, however long the file.
+    let file_len = meta.len().min(super::MAX_HEADER_BYTES);
     let mut reader = std::io::BufReader::new(file);
     let mut prefix = Vec::new();
     let mut want: u64 = 4 << 20;

@@ -7,6 +7,7 @@ use super::dtype::GgmlType;
 use super::error::{GgufError, Result};
 use super::tensor::TensorInfo;
 use super::value::{Metadata, Value, ValueType};
+use super::{MAX_HEADER_BYTES, MAX_METADATA_KEYS, MAX_TENSORS};
 
 /// Alignment of the data section when `general.alignment` is absent.
 pub const DEFAULT_ALIGNMENT: u64 = 32;
@@ -51,6 +52,19 @@ impl Gguf {
     /// is too short the error is [`GgufError::Truncated`] with the byte count to fetch, which
     /// lets a streaming loader read the header before the weights arrive.
     pub fn parse_header(prefix: &[u8]) -> Result<Self> {
+        // Past MAX_HEADER_BYTES the header is refused, however much of the file is here.
+        let cap = prefix.len().min(MAX_HEADER_BYTES as usize);
+        Self::parse_header_within(&prefix[..cap]).map_err(|e| match e {
+            GgufError::Truncated { what, needed, .. } if needed > MAX_HEADER_BYTES => GgufError::TooLarge {
+                what: format!("header size (reading the {what})"),
+                value: needed,
+                limit: MAX_HEADER_BYTES,
+            },
+            e => e,
+        })
+    }
+
+    fn parse_header_within(prefix: &[u8]) -> Result<Self> {
         let mut cur = Cursor::new(prefix);
         let magic = cur.array::<4>("magic")?;
         if &magic != b"GGUF" {
@@ -65,6 +79,11 @@ impl Gguf {
         }
         let n_tensors = cur.u64("tensor count")?;
         let n_kv = cur.u64("metadata count")?;
+        for (what, n, cap) in [("tensor count", n_tensors, MAX_TENSORS), ("metadata count", n_kv, MAX_METADATA_KEYS)] {
+            if n > cap {
+                return Err(GgufError::TooLarge { what: what.into(), value: n, limit: cap });
+            }
+        }
         // Tensor infos follow the metadata, so both must fit in what remains.
         cur.count(n_tensors, MIN_TENSOR_INFO_BYTES, "tensor count")?;
         let n_kv = cur.count(n_kv, MIN_KV_BYTES, "metadata count")?;

@@ -33,5 +33,18 @@ pub use tensor::{MAX_DIMS, TensorInfo};
 pub use value::{Array, MAX_ARRAY_DEPTH, Metadata, Value, ValueType};
 pub use writer::GgufBuilder;
 
+/// Largest header (metadata and tensor infos) read: real ones are under 16 MiB even with
+/// 256k-token vocabularies. Checked before the bytes are read, so a header that claims
+/// a gigabyte of metadata is refused without reading or allocating it.
+pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+/// Most metadata keys (real files have 20-60).
+pub const MAX_METADATA_KEYS: u64 = 1 << 16;
+/// Most tensors (real files have hundreds to a few thousand).
+pub const MAX_TENSORS: u64 = 1 << 16;
+/// Most array elements in one header, all arrays together: a 256k vocabulary with its
+/// merges and types is under a million. Each element costs ~100 bytes in memory once the
+/// tokenizer is built, so this also bounds a tokenizer to ~200 MiB.
+pub const MAX_ARRAY_ELEMENTS: u64 = 1 << 21;
+
 #[cfg(test)]
 mod tests;

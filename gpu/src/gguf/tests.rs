@@ -249,9 +249,10 @@ fn malformed_headers_give_specific_errors() {
     b[16..24].copy_from_slice(&(1u64 << 40).to_le_bytes());
     assert!(error_of(&b).contains("metadata count"), "{}", error_of(&b));
 
-    // The first key's length inflated past the end of the file.
+    // The first key's length inflated past the end of the file, or past the header cap.
     let mut b = good.clone();
-    b[24..32].copy_from_slice(&(1u64 << 50).to_le_bytes());
+    let len = b.len() as u64;
+    b[24..32].copy_from_slice(&len.to_le_bytes());
     assert!(matches!(
         Gguf::parse(&b),
         Err(GgufError::Truncated {
@@ -259,6 +260,53 @@ fn malformed_headers_give_specific_errors() {
             ..
         })
     ));
+    b[24..32].copy_from_slice(&(1u64 << 50).to_le_bytes());
+    assert_eq!(
+        error_of(&b),
+        format!("GGUF header size (reading the metadata key) is {}, more than the limit of {}", 32 + (1u64 << 50), super::MAX_HEADER_BYTES)
+    );
+}
+
+#[test]
+fn header_counts_and_sizes_are_capped_before_allocating() {
+    use super::{MAX_ARRAY_ELEMENTS, MAX_METADATA_KEYS, MAX_TENSORS};
+    let good = tiny_llama(GgmlType::Q8_0, true).build();
+    // Counts within what the bytes could hold are still capped.
+    let mut b = good.clone();
+    b[8..16].copy_from_slice(&(MAX_TENSORS + 1).to_le_bytes());
+    assert!(error_of(&b).contains(&format!("tensor count is {}, more than the limit of {MAX_TENSORS}", MAX_TENSORS + 1)));
+    let mut b = good.clone();
+    b[16..24].copy_from_slice(&(MAX_METADATA_KEYS + 1).to_le_bytes());
+    assert!(error_of(&b).contains("metadata count"));
+    // Array elements are budgeted across all arrays: two arrays, each under the cap alone.
+    let half = vec![0u8; (MAX_ARRAY_ELEMENTS / 2 + 1) as usize];
+    let mut big = GgufBuilder::new();
+    big.kv("a", Value::Array(Array::U8(half.clone()))).kv("b", Value::Array(Array::U8(half)));
+    let e = Gguf::parse(&big.build()).unwrap_err().to_string();
+    assert!(e.contains("array elements in the header"), "{e}");
+    // A header bigger than the cap is refused even when every byte is present.
+    let mut huge = GgufBuilder::new();
+    huge.kv("s", "x".repeat(super::MAX_HEADER_BYTES as usize));
+    let e = Gguf::parse(&huge.build()).unwrap_err().to_string();
+    assert!(e.contains("more than the limit of 67108864"), "{e}");
+}
+
+#[test]
+fn special_files_and_truncated_models_are_refused_without_reading_them() {
+    let e = GgufFile::open("/dev/zero").unwrap_err().to_string();
+    assert!(e.contains("not a regular file"), "{e}");
+    let e = super::read_header("/dev/zero").unwrap_err().to_string();
+    assert!(e.contains("not a regular file"), "{e}");
+    // A header that promises more tensor data than the file has: refused before reading.
+    let dir = std::env::temp_dir().join(format!("council-gguf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("short.gguf");
+    let mut bytes = tiny_llama(GgmlType::Q8_0, true).build();
+    bytes.truncate(bytes.len() - 1);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = GgufFile::open(&path).unwrap_err().to_string();
+    assert!(e.contains("GGUF truncated: tensor data"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -208,6 +208,7 @@ impl Array {
             reason: format!("unknown array element type {type_id}"),
         })?;
         let count = cur.u64("array length")?;
+        cur.spend_elements(count, "array length")?;
         let n = cur.count(count, ty.min_bytes(), "array length")?;
 
         fn fixed<T, const N: usize>(

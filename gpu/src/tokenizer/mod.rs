@@ -22,19 +22,29 @@ mod decode;
 mod pretokenize;
 mod special;
 mod strtable;
+mod template_guard;
 mod unicode;
 mod unicode_table;
 mod vocab;
 
 use std::fmt;
 
-pub use chat::{ChatMessage, ChatTemplate};
+pub use chat::{ChatMessage, ChatTemplate, MAX_RECURSION, MAX_RENDER_BYTES, MAX_TEMPLATE_BYTES, RENDER_FUEL};
 pub use decode::StreamDecoder;
 pub use pretokenize::PreTokenizer;
 pub use vocab::TokenAttrs;
 
 use crate::gguf::{Gguf, GgufError, Metadata};
 use special::Fragment;
+
+/// Longest text [`Tokenizer::encode`] is meant for (1 MiB): BPE scratch memory grows
+/// about a hundred bytes per input byte in one long word, so callers holding untrusted
+/// text check this first (the CLI refuses longer input; chat renders stop at it).
+pub const MAX_ENCODE_BYTES: usize = 1 << 20;
+
+/// Most control, user-defined and unknown tokens a vocabulary may have (byte-level BPE
+/// models have a few dozen to a thousand).
+pub const MAX_SPECIAL_TOKENS: usize = 16_384;
 
 /// Why a tokenizer could not be built or a template not rendered.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,6 +108,14 @@ impl Tokenizer {
         let merges = meta.get_str_array("tokenizer.ggml.merges")?;
         let bpe = bpe::Bpe::new(&vocab, merges, ignore_merges)?;
         let specials = special::special_tokens(&vocab);
+        // Splitting text at special tokens scans it once per special token (as llama.cpp
+        // does); a vocabulary with millions of them would make every encode crawl.
+        if specials.len() > MAX_SPECIAL_TOKENS {
+            return Err(TokenizerError::Invalid(format!(
+                "{} control or user-defined tokens, more than the limit of {MAX_SPECIAL_TOKENS}",
+                specials.len()
+            )));
+        }
         let pieces = decode::Pieces::new(&vocab);
         let chat_template = meta
             .get_str_opt("tokenizer.chat_template")?
