@@ -313,7 +313,7 @@ pub fn drive(runs: &mut [Run], backend: &mut dyn Backend) -> Result<DriveCounts,
             answered.push((r, i, reply));
         }
         // Answer from the highest index down, so earlier indices stay valid.
-        answered.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+        answered.sort_by_key(|a| std::cmp::Reverse((a.0, a.1)));
         for (r, i, reply) in answered {
             runs[r].answer_at(i, reply).map_err(CliError::Failed)?;
         }
