@@ -23,6 +23,8 @@ pub enum BenchCommand {
     Decode(crate::bench_decode::DecodeArgs),
     /// Time to first token with and without shared-prefix KV reuse, per round of a local-model debate.
     Debate(crate::bench_debate::DebateArgs),
+    /// Speculative decoding (a drafter model, drafts verified in one step) beside the verifier alone.
+    Speculative(crate::bench_speculative::SpeculativeArgs),
 }
 
 #[derive(Args)]
@@ -54,6 +56,7 @@ pub fn bench(c: BenchCommand) -> CliResult {
         BenchCommand::Runs(a) => runs(a),
         BenchCommand::Decode(a) => crate::bench_decode::decode(a),
         BenchCommand::Debate(a) => crate::bench_debate::debate(a),
+        BenchCommand::Speculative(a) => crate::bench_speculative::speculative(a),
     }
 }
 

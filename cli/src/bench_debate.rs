@@ -41,6 +41,7 @@ fn once(a: &DebateArgs, prefix_mib: usize) -> Result<(Local, String), CliError> 
         concurrency: 1,
         attempts: 1,
         timeout: 1,
+        agents: Vec::new(),
     };
     let mut local = Local::open(&a.model, &flags)?;
     let mut run = Run::new(&scenario).map_err(|e| CliError::bad(e.0))?;

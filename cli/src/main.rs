@@ -19,6 +19,7 @@ mod bench;
 mod bench_batch;
 mod bench_debate;
 mod bench_decode;
+mod bench_speculative;
 mod generate;
 mod input;
 mod link_cmd;

@@ -293,3 +293,51 @@ fn a_debate_runs_against_llama_cpp_server() {
     assert!(!text.contains(&key) && !out.contains(&key) && !err.contains(&key));
     drop(server);
 }
+
+/// `escalate` with the local agent on the CPU engine and the remote one on llama.cpp's server
+/// (`--agent 1=openai:URL`): only the escalated ask goes to the server, and what it was sent has
+/// the private names as placeholders.
+#[test]
+fn escalate_sends_its_remote_ask_to_the_server_with_names_as_placeholders() {
+    let Some(python) = venv_python() else {
+        eprintln!("SKIPPED: no llama-cpp-python venv at ~/.cache/council/venv (scripts/setup makes it)");
+        return;
+    };
+    let model = test_model();
+    let server = LlamaServer::start(&python, &model);
+    let scenario = {
+        let mut v = serde_json::to_value(council_core::builtin("escalate").unwrap()).unwrap();
+        v["mechanism"]["params"]["policy"] = "always".into();
+        let path = tmp("escalate-always.json");
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    };
+    let log = tmp("escalate.jsonl");
+    let remote = format!("1=openai:http://127.0.0.1:{}/v1", server.port);
+    let local = format!("local:{model}");
+    let (code, out, err) = council(&[
+        "run", scenario.to_str().unwrap(), "--backend", &local, "--agent", &remote, "--remote-model", "smollm2", "--max-tokens", "32", "--json", "--log", log.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let b = &v["backend"];
+    assert_eq!(b["agents"]["1"]["backend"], "openai", "{b}");
+    assert_eq!(b["default"]["backend"], "local", "{b}");
+    assert_eq!(v["metrics"]["remote_calls"].as_f64(), Some(1.0));
+    assert_eq!(v["metrics"]["leaked"].as_f64(), Some(0.0));
+    let log = EventLog::from_jsonl(&std::fs::read_to_string(&log).unwrap()).unwrap();
+    let asks: Vec<(u32, String)> = log
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            council_core::EventKind::Ask { agent, prompt, .. } => Some((*agent, prompt.clone())),
+            _ => None,
+        })
+        .collect();
+    let (_, sent) = asks.iter().find(|(a, _)| *a == 1).expect("the remote agent was asked");
+    assert!(sent.contains("[PERSON_1]"), "{sent}");
+    for name in ["Ana", "Bo", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana"] {
+        assert!(!sent.split(|c: char| !c.is_alphanumeric()).any(|w| w == name), "{name} reached the remote side: {sent}");
+    }
+    drop(server);
+}

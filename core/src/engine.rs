@@ -137,6 +137,22 @@ impl Ctx {
             peers: vec![],
             item,
             draft: None,
+            partner: None,
+        }
+    }
+
+    /// `agent` as the partner of a token-level ask (`speculate`, `fuse`; see
+    /// [`crate::exchange::Partner`]).
+    pub fn partner(&self, agent: AgentId) -> crate::exchange::Partner {
+        let a = &self.scenario.agents[agent as usize];
+        crate::exchange::Partner {
+            agent,
+            name: a.name.clone(),
+            role: a.role.clone(),
+            backend: a.backend.clone(),
+            draft_len: 0,
+            complement: 0.0,
+            router: String::new(),
         }
     }
 
@@ -344,7 +360,17 @@ impl Run {
         let strain = context_strain(agent.traits.context_load, req.estimated_prompt_tokens());
         let mind = crate::nature::mind(&problem, agent, req.agent, self.seed, strain);
         let mut rng = Rng::derive(self.seed, &[req.id, u64::from(req.agent), 0xa11ce]);
-        crate::sim::reply(&agent.traits, req, &mind, &mut rng)
+        // A token-level ask has a second agent write the reply with the first: it brings
+        // its own mind about the same item.
+        let partner = req.partner.as_ref().and_then(|p| {
+            let other = self.scenario.agents.get(p.agent as usize)?;
+            let strain = context_strain(other.traits.context_load, req.estimated_prompt_tokens());
+            Some(crate::nature::mind(&problem, other, p.agent, self.seed, strain))
+        });
+        match partner {
+            Some(partner_mind) => crate::sim::reply_with_partner(&agent.traits, req, &mind, &partner_mind, &mut rng),
+            None => crate::sim::reply(&agent.traits, req, &mind, &mut rng),
+        }
     }
 
     /// Answers every pending ask with simulated agents (whatever their backend) and steps.

@@ -85,6 +85,36 @@ pub enum EventKind {
     /// A structural choice the mechanism made for a task (`name` e.g. topology, route;
     /// `value` e.g. parallel, agent 3).
     Choice { name: String, value: String },
+    /// Who wrote each piece of `agent`'s reply when two models wrote it together
+    /// (speculative drafting, token-level fusion), in order: drafts the verifier kept or
+    /// threw away, tokens it wrote itself, tokens the fusion router gave each model.
+    Tokens { agent: AgentId, pieces: Vec<Piece> },
+}
+
+/// Who wrote a piece of a reply that two models wrote together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PieceStatus {
+    /// Drafted by the partner and kept by the verifier.
+    Accepted,
+    /// Drafted by the partner and thrown away by the verifier (not part of the reply).
+    Rejected,
+    /// Written by the asked agent's model itself (a correction, a bonus token, or a token
+    /// of the verifier writing alone).
+    Written,
+    /// Fusion: emitted by the model the router chose, as that model would have.
+    Chosen,
+    /// Fusion: emitted by the chosen model, changed by the complementary logit.
+    Complemented,
+}
+
+/// One token (or, for simulated agents, one reasoning step) of a reply that two models
+/// wrote together, in order; `by` is the agent whose model wrote or drafted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Piece {
+    pub text: String,
+    pub by: AgentId,
+    pub status: PieceStatus,
 }
 
 fn is_false(b: &bool) -> bool {

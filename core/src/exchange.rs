@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::argument::Trace;
 use crate::backend::Backend;
+pub use crate::event::{Piece, PieceStatus};
 use crate::event::AgentId;
 
 /// What one agent said earlier, as another agent (or itself) gets to see it.
@@ -68,7 +69,55 @@ pub struct AskRequest {
     /// (a simulated planner states it; an LLM writes its own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub draft: Option<String>,
+    /// For `speculate` and `fuse` asks: the second agent whose model writes this reply
+    /// together with the asked agent's, token by token (see [`Partner`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<Partner>,
 }
+
+/// The second model of a token-level ask. `speculate`: the partner's model drafts
+/// `draft_len` tokens at a time and the asked agent's model verifies them in one step,
+/// keeping the longest prefix it would have written itself, so the reply is exactly the
+/// asked agent's greedy reply (0: the asked agent writes alone). `fuse`: per token a
+/// router lets the more confident of the two models emit it, adding `complement` times
+/// the other model's log-probabilities. Drivers need token-level access to both models
+/// (two local models, or one with two personas); the partner's prompt is the same ask
+/// rendered for the partner (its name and role).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Partner {
+    pub agent: AgentId,
+    pub name: String,
+    pub role: String,
+    pub backend: Backend,
+    #[serde(default)]
+    pub draft_len: u32,
+    #[serde(default)]
+    pub complement: f64,
+    /// `fuse`: how the router picks the model that emits a token: `token` (the more
+    /// confident one, per token), `sequence` (the more confident one at the first token,
+    /// for the whole reply), `first` / `second` (always the asked agent / the partner).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub router: String,
+}
+
+impl AskRequest {
+    /// The same ask as the partner would get it alone (its name, role and backend), for
+    /// rendering the partner model's prompt in a `fuse` ask.
+    pub fn for_partner(&self) -> Option<AskRequest> {
+        let p = self.partner.as_ref()?;
+        Some(AskRequest {
+            agent: p.agent,
+            agent_name: p.name.clone(),
+            role: p.role.clone(),
+            backend: p.backend.clone(),
+            partner: None,
+            ..self.clone()
+        })
+    }
+}
+
+/// Most pieces a reply may carry (the longest reply plus its rejected drafts).
+pub const MAX_PIECES: usize = 16_384;
 
 impl AskRequest {
     /// A plain default prompt (what the log shows; LLM templates may do better).
@@ -122,12 +171,15 @@ pub struct AgentReply {
     /// A simulated agent's checkable argument for its answer (None from LLMs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Trace>,
+    /// For `speculate` and `fuse` asks: who wrote each piece of the reply, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pieces: Vec<Piece>,
 }
 
 impl AgentReply {
     /// A reply from text alone (what LLM backends give).
     pub fn from_text(answer: Option<String>, confidence: Option<f64>, text: String, tokens: u32) -> Self {
-        AgentReply { answer, confidence, text, tokens, trace: None }
+        AgentReply { answer, confidence, text, tokens, trace: None, pieces: Vec::new() }
     }
 
     /// Confidence, defaulting to 0.5 when the agent gave none.
@@ -138,5 +190,5 @@ impl AgentReply {
 
 /// Purposes whose answer is judged against the truth of what was asked.
 pub fn purpose_has_truth(purpose: &str) -> bool {
-    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge" | "probe")
+    matches!(purpose, "answer" | "revise" | "reflect" | "solve" | "judge" | "probe" | "speculate" | "fuse")
 }

@@ -40,7 +40,8 @@ pub struct Scenario {
     pub title: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    /// Gallery grouping: `deliberation`, `architectures` or `orchestration`.
+    /// Gallery grouping: `deliberation`, `architectures`, `orchestration` or `engine`
+    /// (models sharing the work inside the inference engine, token by token).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub family: String,
     /// One line for the gallery tile.
@@ -308,9 +309,9 @@ impl Scenario {
         if let Some(card) = &self.card {
             card.validate()?;
         }
-        if !self.family.is_empty() && !["deliberation", "architectures", "orchestration"].contains(&self.family.as_str()) {
+        if !self.family.is_empty() && !["deliberation", "architectures", "orchestration", "engine"].contains(&self.family.as_str()) {
             return err(format!(
-                "unknown family \"{}\" (expected deliberation, architectures or orchestration)",
+                "unknown family \"{}\" (expected deliberation, architectures, orchestration or engine)",
                 self.family
             ));
         }

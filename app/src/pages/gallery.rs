@@ -6,10 +6,11 @@ use council_core::scenario::Scenario;
 use leptos::prelude::*;
 
 /// Families in gallery order, with a heading.
-pub const FAMILIES: [(&str, &str); 3] = [
+pub const FAMILIES: [(&str, &str); 4] = [
     ("deliberation", "Deliberation: agents talk until they agree"),
     ("architectures", "Architectures: who reports to whom"),
     ("orchestration", "Orchestration: someone plans the work"),
+    ("engine", "Inside the engine: models share the work token by token"),
 ];
 
 /// A small SVG of a scenario's topology (circle layout, as the run would build it).

@@ -116,6 +116,21 @@ pub fn Transcript() -> impl IntoView {
                 (name(judge), view! { <div>{format!("prefers {}'s answer to {}'s", name(winner), name(if winner == a { b } else { a }))}</div> }.into_any())
             }
             EventKind::Choice { name: n, value } => ("choice".into(), view! { <div>{format!("{n}: {value}")}</div> }.into_any()),
+            // Who wrote each token of a reply two models wrote together: one span per piece,
+            // its author and status in data attributes and the tooltip (rejected drafts struck).
+            EventKind::Tokens { agent, pieces } => (
+                name(agent),
+                view! {
+                    <div class="token-strip" data-testid="token-strip">
+                        {pieces.into_iter().map(|pc| {
+                            let status = format!("{:?}", pc.status).to_lowercase();
+                            let title = format!("{} · {status}", name(pc.by));
+                            view! { <span class=format!("tok tok-{status} tok-by-{}", pc.by % 8) data-by=pc.by data-status=status.clone() title=title>{pc.text}</span> }
+                        }).collect_view()}
+                    </div>
+                }
+                .into_any(),
+            ),
         };
         let kind = match &p.run.with_untracked(|r| r.log.events()[i].kind.clone()) {
             EventKind::Ask { .. } => "ask",
@@ -133,6 +148,7 @@ pub fn Transcript() -> impl IntoView {
             EventKind::Groups { .. } => "groups",
             EventKind::Judgment { .. } => "judgment",
             EventKind::Choice { .. } => "choice",
+            EventKind::Tokens { .. } => "tokens",
         };
         view! {
             <li class=format!("ev ev-{kind}") data-seq=seq class:current=is_current

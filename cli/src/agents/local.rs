@@ -40,8 +40,9 @@ pub struct WaveStats {
 
 pub struct Local {
     server: Server,
-    tok: Tokenizer,
+    tok: Arc<Tokenizer>,
     stop: Vec<u32>,
+    ctx: usize,
     max_tokens: usize,
     temperature: f32,
     pub waves: Vec<WaveStats>,
@@ -67,7 +68,8 @@ impl Local {
         Ok(Self {
             server: Server::new(Arc::new(model), opts),
             stop: tok.eog_ids(),
-            tok,
+            tok: Arc::new(tok),
+            ctx: a.ctx,
             max_tokens: a.max_tokens as usize,
             temperature: a.temperature,
             waves: Vec::new(),
@@ -177,6 +179,11 @@ impl Backend for Local {
             "prefix_cache": {"budget_bytes": c.budget(), "bytes": c.bytes(), "pages": c.pages(), "reused_tokens": s.reused_tokens,
                 "looked_up_tokens": s.looked_up_tokens, "evicted_pages": s.evicted_pages},
             "prefill_ms_per_token": per_token, "ttft_saved_ms_est": per_token.map(|p| p * reused as f64), "waves": waves})
+    }
+
+    fn engine(&self, _agent: u32) -> Option<super::joint::Engine> {
+        let o = self.server.options();
+        Some(super::joint::Engine { model: Arc::clone(self.server.model()), tok: Arc::clone(&self.tok), threads: o.n_threads, max_tokens: self.max_tokens, ctx: self.ctx })
     }
 
     fn summary(&self) -> String {

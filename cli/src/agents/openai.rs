@@ -191,7 +191,7 @@ impl OpenAi {
             refused: false,
         })?;
         let count = |k: &str| v["usage"][k].as_u64().map_or(0, |n| n.min(u64::from(u32::MAX)) as u32);
-        Ok(Answer { text: content.to_string(), prompt_tokens: count("prompt_tokens"), completion_tokens: count("completion_tokens"), error: None })
+        Ok(Answer { text: content.to_string(), prompt_tokens: count("prompt_tokens"), completion_tokens: count("completion_tokens"), error: None, pieces: Vec::new() })
     }
 
     fn ask(&self, ask: &WaveAsk) -> Answer {

@@ -98,6 +98,9 @@ registered! {
     symphony::Symphony => ["symphony"],
     adaptorch::AdaptOrch => ["adaptorch"],
     hyperagent::HyperAgent => ["hyperagent"],
+    speculative::Speculative => ["speculative"],
+    fusion::Fusion => ["fusion"],
+    escalate::Escalate => ["escalate"],
 }
 
 // ---- helpers shared by mechanisms ----

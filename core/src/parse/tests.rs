@@ -260,6 +260,7 @@ fn reply_keeps_raw_text_and_parses_from_request_fields() {
         domain: "math".into(),
         item: 0,
         draft: None,
+        partner: None,
     };
     let r = reply(&req, "Answer: a\nConfidence: 60%", 12);
     assert_eq!(r.answer.as_deref(), Some("A"));

@@ -28,6 +28,7 @@ fn req(purpose: &str) -> AskRequest {
         domain: "math".into(),
         item: 7,
         draft: Some("SECRET-PLAN".into()),
+        partner: None,
     }
 }
 

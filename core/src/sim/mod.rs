@@ -22,8 +22,10 @@
 //! derives the stream from the ask id, so replies do not depend on resolution order.
 
 mod mind;
+mod tokens;
 
 pub use mind::{Belief, Candidate, Mind, UNCONSIDERED};
+pub use tokens::Router;
 
 use crate::argument::{CheckSkill, Finding, Trace};
 use crate::exchange::{AgentReply, AskRequest, PeerView};
@@ -47,8 +49,26 @@ pub fn reply(traits: &Traits, req: &AskRequest, mind: &Mind, rng: &mut Rng) -> A
         "check" => check(traits, req, mind, rng),
         "bid" => bid(traits, mind, rng),
         "plan" => Said::plain(req.draft.clone().unwrap_or_else(|| "solo".into()), 0.8, String::new()),
+        // A token-level ask without its partner: the agent decodes greedily alone.
+        "speculate" | "fuse" => greedy(traits, mind, rng),
         _ => answer(traits, req, mind, rng),
     };
+    finish(req, said, Vec::new())
+}
+
+/// The reply to a token-level ask (`speculate`, `fuse`): the asked agent writes it with
+/// its partner, each from its own mind about the item (see `tokens`).
+pub fn reply_with_partner(traits: &Traits, req: &AskRequest, mind: &Mind, partner_mind: &Mind, rng: &mut Rng) -> AgentReply {
+    let Some(p) = &req.partner else { return reply(traits, req, mind, rng) };
+    let joint = match req.purpose.as_str() {
+        "speculate" => tokens::speculate(traits, mind, req.agent, partner_mind, p.agent, p.draft_len as usize, rng),
+        "fuse" => tokens::fuse(traits, mind, req.agent, partner_mind, p.agent, Router::parse(&p.router), p.complement, rng),
+        _ => return reply(traits, req, mind, rng),
+    };
+    finish(req, joint.said, joint.pieces)
+}
+
+fn finish(req: &AskRequest, said: Said, pieces: Vec<crate::event::Piece>) -> AgentReply {
     let confidence = (said.confidence * 100.0).round() / 100.0;
     let text = if req.purpose == "plan" {
         said.answer.clone()
@@ -58,7 +78,7 @@ pub fn reply(traits: &Traits, req: &AskRequest, mind: &Mind, rng: &mut Rng) -> A
         format!("{}, confidence {confidence:.2}: {}", said.answer, said.why)
     };
     let tokens = req.estimated_prompt_tokens() + (text.len() / 4) as u32 + 1;
-    AgentReply { answer: Some(said.answer), confidence: Some(confidence), text, tokens, trace: said.trace }
+    AgentReply { answer: Some(said.answer), confidence: Some(confidence), text, tokens, trace: said.trace, pieces }
 }
 
 /// What the agent decided to say.
@@ -321,6 +341,17 @@ fn check(traits: &Traits, req: &AskRequest, mind: &Mind, rng: &mut Rng) -> Said 
     }
     let mass = if verdict == "ok" { p_right } else { 1.0 - p_right };
     Said::plain(verdict.into(), stated(traits, mass, rng), why)
+}
+
+/// Greedy decoding alone: the answer the agent believes most (or was told to push).
+fn greedy(traits: &Traits, mind: &Mind, rng: &mut Rng) -> Said {
+    if let Some(s) = pushed(mind) {
+        return s;
+    }
+    let belief = mind.belief();
+    let i = belief.mode();
+    let mass = belief.probabilities()[i];
+    Said::from(traits, &belief, i, mass, "", rng)
 }
 
 /// Volunteering: a bid from the agent's belief in its own best answer.

@@ -31,6 +31,7 @@ fn req(purpose: &str, id: u64) -> AskRequest {
         peers: vec![],
         item: 0,
         draft: None,
+        partner: None,
     }
 }
 

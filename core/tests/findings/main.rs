@@ -11,3 +11,4 @@ mod organisation;
 mod orchestration;
 mod swarms;
 mod routing;
+mod tokens;

@@ -26,6 +26,7 @@ mod pool;
 mod prefix;
 mod server;
 mod session;
+mod speculative;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
@@ -36,6 +37,7 @@ pub use pool::ThreadPool;
 pub use prefix::{PrefixCache, PrefixStats};
 pub use server::{Finish, GenRequest, Server, ServerEvent, ServerOptions};
 pub use session::{Session, SessionOptions};
+pub use speculative::{fuse, speculate, Authored, Joint, JointOptions, JointToken, Route, MAX_DRAFT};
 
 #[cfg(test)]
 mod tests;
