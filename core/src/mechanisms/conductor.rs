@@ -239,7 +239,7 @@ async fn track_records(ctx: &Ctx, pool: &[AgentId], probes: u32) -> Vec<(AgentId
     let mut reqs = Vec::new();
     for &w in pool {
         for item in &items {
-            let mut r = ctx.request(w, "answer", 0, item);
+            let mut r = ctx.request(w, "probe", 0, item);
             r.instruction = "A calibration question from the conductor.".into();
             reqs.push(r);
         }

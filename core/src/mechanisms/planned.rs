@@ -104,7 +104,7 @@ async fn probe(ctx: &Ctx, pool: &[AgentId], domain: &str, n: u32) -> Vec<Record>
     let mut out = vec![Record::default(); pool.len()];
     for _ in 0..n {
         let item = crate::tasks::generate(&spec, seeds.next_u64(), 1).main;
-        let reqs = pool.iter().map(|&a| ctx.request(a, "answer", 0, &item)).collect();
+        let reqs = pool.iter().map(|&a| ctx.request(a, "probe", 0, &item)).collect();
         for (r, reply) in out.iter_mut().zip(ctx.ask_all(reqs).await) {
             r.tries += 1;
             // The conductor made this item, so it may grade it: probes are a calibration set.
