@@ -193,7 +193,9 @@ fn explanation_of(text: &str) -> String {
 /// Weighted plurality; ties go to the answer that appeared first (deterministic).
 pub(crate) fn plurality(votes: &[(String, f64)]) -> Option<String> {
     let mut groups: Vec<(String, String, f64)> = Vec::new();
-    for (a, w) in votes {
+    // "?" stands for a reply nobody could read: it abstains. Otherwise a few unparsed
+    // replies among scattered answers (a small model's usual output) outvote every answer.
+    for (a, w) in votes.iter().filter(|(a, _)| a != "?") {
         let k = normalize(a);
         match groups.iter_mut().find(|g| g.0 == k) {
             Some(g) => g.2 += w,
@@ -329,6 +331,9 @@ mod tests {
         assert_eq!(plurality(&[v("A", 1.0), v("B", 1.0), v("b", 0.5)]).unwrap(), "B");
         assert_eq!(plurality(&[v("A", 0.9), v("B", 0.5), v("B", 0.3)]).unwrap(), "A");
         assert!(plurality(&[]).is_none());
+        // Unreadable replies abstain: two of them do not beat one answer.
+        assert_eq!(plurality(&[v("?", 1.0), v("?", 1.0), v("4", 1.0), v("11", 1.0)]).unwrap(), "4");
+        assert!(plurality(&[v("?", 1.0)]).is_none());
     }
 
 }
