@@ -29,7 +29,10 @@ fn test_model() -> String {
 /// Mean of `metric` over the sweep's one config.
 fn sweep(scenario: &str, sets: &[&str]) -> Value {
     let backend = format!("local:{}", test_model());
-    let mut args = vec!["sweep", scenario, "--seeds", SEEDS, "--json", "--backend", &backend, "--temperature", "0.7", "--max-tokens", "96"];
+    // Every core: the run takes about 13 minutes on two threads (the kernels give the same
+    // results on any thread count; gpu/tests/cpu_logits_reference.rs checks it).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).to_string();
+    let mut args = vec!["sweep", scenario, "--seeds", SEEDS, "--json", "--backend", &backend, "--temperature", "0.7", "--max-tokens", "96", "--threads", &threads];
     for s in sets {
         args.extend(["--set", s]);
     }
