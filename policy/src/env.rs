@@ -153,7 +153,10 @@ pub struct Outcome {
 /// Runs one episode with `policy` planning (None: the conductor's own heuristic).
 pub fn episode(pool: &Pool, draw: &TaskDraw, policy: Option<Rc<dyn Policy>>, call_cost: f64) -> Outcome {
     let (params, policies) = match policy {
-        Some(p) => (json!({"policy": POLICY_NAME}), Policies::from([(POLICY_NAME.to_string(), p)])),
+        // A policy plans from the track records the stream keeps (what a deployment reports),
+        // so it spends no calls on probes; the heuristic conductor has no records and probes
+        // each worker (its default), paying for those calls in its reward.
+        Some(p) => (json!({"policy": POLICY_NAME, "probes": 0}), Policies::from([(POLICY_NAME.to_string(), p)])),
         None => (json!({}), Policies::new()),
     };
     let s = scenario(pool, draw, params);
